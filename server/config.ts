@@ -1,0 +1,55 @@
+/**
+ * The one place that reads the environment. Every option has a default that suits one laptop
+ * or one classroom server; a bad value stops start-up with a sentence naming the variable.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z.object({
+  SLIPWAY_HOST: z.string().default('0.0.0.0').describe('Address the HTTP server listens on.'),
+  SLIPWAY_PORT: integer(0, 65535).default(8080).describe('Port the HTTP server listens on (0 picks a free one).'),
+  SLIPWAY_PUBLIC_URL: z
+    .url()
+    .optional()
+    .describe('URL learners open, when Slipway sits behind a proxy; WebSocket origins must match it.'),
+  SLIPWAY_SITE_DIR: z
+    .string()
+    .default(path.join(projectRoot, 'dist'))
+    .describe('Folder holding the built site (`astro build` output).'),
+  SLIPWAY_STATE_DIR: z
+    .string()
+    .default(path.join(projectRoot, '.slipway'))
+    .describe('Folder for Slipway\'s own files (image build scratch space).'),
+  SLIPWAY_MAX_SANDBOXES: integer(1, 10000).default(20).describe('Most learner sandboxes running at once.'),
+  SLIPWAY_SANDBOX_MEMORY_MB: integer(256, 65536).default(1024).describe('Memory limit of one sandbox node.'),
+  SLIPWAY_SANDBOX_CPUS: z.coerce.number().min(0.1).max(64).default(1).describe('CPU limit of one sandbox node.'),
+  SLIPWAY_SANDBOX_PIDS: integer(64, 100000).default(1024).describe('Process limit of one sandbox node.'),
+  SLIPWAY_IDLE_MINUTES: integer(1, 24 * 60)
+    .default(30)
+    .describe('A sandbox with no open terminal for this long is removed.'),
+  SLIPWAY_CHECK_TIMEOUT_MS: integer(100, 120000).default(10000).describe('Longest a lesson check may run.'),
+  SLIPWAY_INSTANCE: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/)
+    .default('default')
+    .describe('Name of this Slipway installation; labels every container it creates.'),
+  SLIPWAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Least severe log level written.'),
+});
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'environment');
+    return `${name}=${JSON.stringify(env[name] ?? '')} is not valid: ${issue.message}`;
+  });
+  throw new ConfigError(lines.join('\n'));
+}

@@ -1,0 +1,57 @@
+/**
+ * The seam between sessions and whatever runs sandboxes. The Docker driver is the only
+ * implementation today; a Kubernetes driver would implement the same interface.
+ */
+import type { Duplex } from 'node:stream';
+
+export type StartPhase = 'starting' | 'waiting-engine';
+
+export interface SandboxSpec {
+  /** Unique id of the learner session that owns the sandbox. */
+  sessionId: string;
+  /** Opaque learner id, recorded for operators. */
+  learnerId: string;
+  /** Node names, node1 first. */
+  nodes: string[];
+}
+
+export interface SandboxInfo {
+  sessionId: string;
+  nodes: string[];
+}
+
+export interface ShellOptions {
+  cols: number;
+  rows: number;
+}
+
+/** An interactive shell with a TTY: a byte stream plus resize and close. */
+export interface Shell {
+  readonly stream: Duplex;
+  resize(cols: number, rows: number): Promise<void>;
+  /** Ends the shell process (and the stream). Safe to call twice. */
+  close(): Promise<void>;
+  /** Resolves with the shell's exit code once it has ended. */
+  readonly exited: Promise<number | null>;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  output: string;
+  timedOut: boolean;
+}
+
+export interface SandboxDriver {
+  /** Starts every node of a sandbox and waits until each node's Docker engine answers. */
+  start(spec: SandboxSpec, onProgress: (phase: StartPhase, message: string) => void): Promise<SandboxInfo>;
+  /** Whether the sandbox's nodes still exist and run. */
+  isRunning(sessionId: string): Promise<boolean>;
+  /** Removes the sandbox and all it owns. Removing what is already gone succeeds. */
+  stop(sessionId: string): Promise<void>;
+  /** Opens an interactive login shell in a node. */
+  openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell>;
+  /** Runs a non-interactive command in a node, with a timeout; never through the learner's shell. */
+  run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult>;
+  /** Every sandbox this installation owns, e.g. to clean up after a crash. */
+  list(): Promise<SandboxInfo[]>;
+}
