@@ -25,6 +25,11 @@ export const configSchema = z.object({
     .string()
     .default(path.join(projectRoot, '.slipway'))
     .describe('Folder for Slipway\'s own files (image build scratch space).'),
+  SLIPWAY_BASE_IMAGE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Debian image to build on instead of debootstrapping one (e.g. debian:bookworm where Docker Hub is reachable).'),
   SLIPWAY_MAX_SANDBOXES: integer(1, 10000).default(20).describe('Most learner sandboxes running at once.'),
   SLIPWAY_SANDBOX_MEMORY_MB: integer(256, 65536).default(1024).describe('Memory limit of one sandbox node.'),
   SLIPWAY_SANDBOX_CPUS: z.coerce.number().min(0.1).max(64).default(1).describe('CPU limit of one sandbox node.'),

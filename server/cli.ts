@@ -1,0 +1,39 @@
+/**
+ * `node server/cli.ts`: starts Slipway and prints its URL. Expected failures (bad
+ * configuration, no engine, no build) end with one sentence, not a stack trace.
+ */
+import { ConfigError, loadConfig } from './config.ts';
+import { SlipwayError } from './errors.ts';
+import { createLogger } from './log.ts';
+import { startSlipway } from './main.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.SLIPWAY_LOG_LEVEL);
+  const slipway = await startSlipway(config, log);
+  process.stdout.write(`\nSlipway is running: ${slipway.url}\n(Ctrl-C stops it and removes the learners' sandboxes.)\n\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    slipway.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('stop failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof SlipwayError || (error instanceof Error && /not built/.test(error.message))) {
+    process.stderr.write(`slipway: ${error.message}\n`);
+  } else {
+    process.stderr.write(`slipway: could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

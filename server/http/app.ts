@@ -1,0 +1,98 @@
+/**
+ * The one HTTP server: the built site, a small API, and the terminal WebSocket.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sirv from 'sirv';
+import { WebSocketServer } from 'ws';
+import type { LessonCatalog } from '../../lessons/schema.ts';
+import type { Logger } from '../log.ts';
+import type { SandboxDriver } from '../sandbox/driver.ts';
+import type { SessionManager } from '../sessions/session-manager.ts';
+import { bridgeTerminal } from '../terminal/bridge.ts';
+import { maxInputFrameBytes, terminalLimits, terminalPath } from '../terminal/protocol.ts';
+import { ensureLearnerId, readLearnerId } from './learner-cookie.ts';
+import { originAllowed } from './origin.ts';
+
+export interface AppOptions {
+  siteDir: string;
+  publicUrl?: string | undefined;
+  catalog: LessonCatalog;
+  driver: SandboxDriver;
+  sessions: SessionManager;
+  checkTimeoutMs: number;
+  log: Logger;
+}
+
+export interface App {
+  server: http.Server;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function clampInt(value: string | null, min: number, max: number, fallback: number): number {
+  const number = Number(value);
+  if (!Number.isFinite(number)) return fallback;
+  return Math.min(max, Math.max(min, Math.trunc(number)));
+}
+
+export function createApp(options: AppOptions): App {
+  const { log } = options;
+  const serveStatic = sirv(options.siteDir, { etag: true, dev: false, extensions: ['html'] });
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname === '/api/health') {
+      response.setHeader('Content-Type', 'application/json');
+      response.end(JSON.stringify({ ok: true, sandboxes: options.sessions.size }));
+      return;
+    }
+    if (request.method === 'GET' || request.method === 'HEAD') ensureLearnerId(request, response);
+    serveStatic(request, response, () => {
+      response.statusCode = 404;
+      response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      response.end('Not found\n');
+    });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxInputFrameBytes + 1024 });
+  server.on('upgrade', (request, socket, head) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const refuse = (status: number, reason: string) => {
+      log.info('websocket refused', { status, reason });
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== terminalPath) return refuse(404, 'Not Found');
+    if (!originAllowed(request, options.publicUrl)) return refuse(403, 'Forbidden');
+    const learnerId = readLearnerId(request);
+    if (!learnerId) return refuse(401, 'Unauthorized');
+    const lessonId = url.searchParams.get('lesson') ?? '';
+    const cols = clampInt(url.searchParams.get('cols'), terminalLimits.minCols, terminalLimits.maxCols, 80);
+    const rows = clampInt(url.searchParams.get('rows'), terminalLimits.minRows, terminalLimits.maxRows, 24);
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      bridgeTerminal(
+        ws,
+        { learnerId, lessonId, cols, rows },
+        { sessions: options.sessions, driver: options.driver, catalog: options.catalog, checkTimeoutMs: options.checkTimeoutMs, log },
+      );
+    });
+  });
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address() as AddressInfo;
+          const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          resolve(`http://${shownHost}:${address.port}/`);
+        });
+      }),
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Puts Slipway together: engine, images, mirror, firewall, sessions, and the HTTP server.
+ * Used by the command line (server/cli.ts), the integration tests and the benchmarks.
+ */
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import { createApp, type App } from './http/app.ts';
+import { loadCatalog } from './lessons/catalog.ts';
+import { connectEngine, engineUnavailable, type Docker } from './sandbox/docker/engine.ts';
+import { DockerDriver } from './sandbox/docker/driver.ts';
+import { ensureHostFirewall } from './sandbox/docker/firewall.ts';
+import { ensureImages, type ImageSet } from './sandbox/docker/images.ts';
+import { ensureMirror } from './sandbox/docker/mirror.ts';
+import { SessionManager } from './sessions/session-manager.ts';
+import path from 'node:path';
+
+export interface Runtime {
+  docker: Docker;
+  images: ImageSet;
+  driver: DockerDriver;
+}
+
+/** Engine, images, mirror and firewall: everything sandboxes need, built or started if missing. */
+export async function prepareSandboxes(config: Config, log: Logger): Promise<Runtime> {
+  const docker = connectEngine();
+  try {
+    await docker.ping();
+  } catch (error) {
+    throw engineUnavailable(error);
+  }
+  const images = await ensureImages(docker, log, {
+    scratchDir: path.join(config.SLIPWAY_STATE_DIR, 'build'),
+    baseImage: config.SLIPWAY_BASE_IMAGE,
+  });
+  const mirror = await ensureMirror(docker, config.SLIPWAY_INSTANCE, images, log);
+  await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
+  const driver = new DockerDriver(
+    docker,
+    {
+      instance: config.SLIPWAY_INSTANCE,
+      sandboxImage: images.sandbox,
+      mirrorContainer: mirror.containerName,
+      memoryMb: config.SLIPWAY_SANDBOX_MEMORY_MB,
+      cpus: config.SLIPWAY_SANDBOX_CPUS,
+      pids: config.SLIPWAY_SANDBOX_PIDS,
+    },
+    log,
+  );
+  return { docker, images, driver };
+}
+
+export interface Slipway {
+  url: string;
+  app: App;
+  sessions: SessionManager;
+  runtime: Runtime;
+  stop(): Promise<void>;
+}
+
+export async function startSlipway(config: Config, log: Logger): Promise<Slipway> {
+  const catalog = await loadCatalog(config.SLIPWAY_SITE_DIR);
+  const runtime = await prepareSandboxes(config, log);
+  const sessions = new SessionManager(
+    runtime.driver,
+    { maxSandboxes: config.SLIPWAY_MAX_SANDBOXES, idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000 },
+    log,
+  );
+  const orphans = await sessions.removeOrphans();
+  if (orphans > 0) log.info('removed sandboxes left by an earlier run', { count: orphans });
+  const app = createApp({
+    siteDir: config.SLIPWAY_SITE_DIR,
+    publicUrl: config.SLIPWAY_PUBLIC_URL,
+    catalog,
+    driver: runtime.driver,
+    sessions,
+    checkTimeoutMs: config.SLIPWAY_CHECK_TIMEOUT_MS,
+    log,
+  });
+  const url = await app.listen(config.SLIPWAY_PORT, config.SLIPWAY_HOST);
+  return {
+    url,
+    app,
+    sessions,
+    runtime,
+    stop: async () => {
+      await app.close();
+      await sessions.shutdown();
+    },
+  };
+}

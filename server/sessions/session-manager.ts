@@ -1,0 +1,134 @@
+/**
+ * Learner sessions: one sandbox per learner, reused across lessons and page reloads, removed
+ * when no terminal has been open for the idle time, and limited in number.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.ts';
+import { SlipwayError, toSlipwayError } from '../errors.ts';
+import type { SandboxDriver, StartPhase } from '../sandbox/driver.ts';
+
+export interface Session {
+  readonly id: string;
+  readonly learnerId: string;
+  readonly nodes: string[];
+  /** Steps already found done, by lesson id; a done step stays done. */
+  readonly progress: Map<string, Set<string>>;
+  attached: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+export interface SessionManagerOptions {
+  maxSandboxes: number;
+  idleMs: number;
+}
+
+export class SessionManager {
+  readonly #driver: SandboxDriver;
+  readonly #options: SessionManagerOptions;
+  readonly #log: Logger;
+  readonly #byLearner = new Map<string, Session>();
+  readonly #starting = new Map<string, Promise<Session>>();
+  /** Callers waiting on a start in progress get its progress too. */
+  readonly #progressListeners = new Map<string, Set<(phase: StartPhase, message: string) => void>>();
+
+  constructor(driver: SandboxDriver, options: SessionManagerOptions, log: Logger) {
+    this.#driver = driver;
+    this.#options = options;
+    this.#log = log;
+  }
+
+  get size(): number {
+    return this.#byLearner.size + this.#starting.size;
+  }
+
+  /** The learner's session, with a running sandbox; starts one if needed. */
+  async acquire(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
+    const existing = this.#byLearner.get(learnerId);
+    if (existing) {
+      if (await this.#driver.isRunning(existing.id)) return existing;
+      this.#log.warn('sandbox vanished; starting a new one', { session: existing.id });
+      this.#forget(existing);
+      await this.#driver.stop(existing.id).catch(() => undefined);
+    }
+    const pending = this.#starting.get(learnerId);
+    if (pending) {
+      this.#progressListeners.get(learnerId)?.add(onProgress);
+      return pending;
+    }
+    if (this.size >= this.#options.maxSandboxes) {
+      throw new SlipwayError(
+        'OUT_OF_CAPACITY',
+        `All ${this.#options.maxSandboxes} sandboxes on this server are in use. Please try again in a few minutes.`,
+      );
+    }
+    const listeners = new Set([onProgress]);
+    this.#progressListeners.set(learnerId, listeners);
+    const start = this.#start(learnerId, nodes, (phase, message) => listeners.forEach((listener) => listener(phase, message)));
+    this.#starting.set(learnerId, start);
+    try {
+      return await start;
+    } finally {
+      this.#starting.delete(learnerId);
+      this.#progressListeners.delete(learnerId);
+    }
+  }
+
+  async #start(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
+    const id = randomBytes(6).toString('hex');
+    try {
+      await this.#driver.start({ sessionId: id, learnerId, nodes }, onProgress);
+    } catch (error) {
+      throw toSlipwayError(error);
+    }
+    const session: Session = { id, learnerId, nodes, progress: new Map(), attached: 0, idleTimer: undefined };
+    this.#byLearner.set(learnerId, session);
+    this.#scheduleIdle(session);
+    return session;
+  }
+
+  /** A terminal opened on the session: it is not idle while any is open. */
+  attach(session: Session): void {
+    session.attached += 1;
+    clearTimeout(session.idleTimer);
+    session.idleTimer = undefined;
+  }
+
+  detach(session: Session): void {
+    session.attached = Math.max(0, session.attached - 1);
+    if (session.attached === 0) this.#scheduleIdle(session);
+  }
+
+  #scheduleIdle(session: Session): void {
+    clearTimeout(session.idleTimer);
+    if (session.attached > 0) return;
+    session.idleTimer = setTimeout(() => {
+      if (session.attached > 0 || this.#byLearner.get(session.learnerId) !== session) return;
+      this.#log.info('removing idle sandbox', { session: session.id });
+      void this.end(session);
+    }, this.#options.idleMs);
+    session.idleTimer.unref();
+  }
+
+  #forget(session: Session): void {
+    clearTimeout(session.idleTimer);
+    if (this.#byLearner.get(session.learnerId) === session) this.#byLearner.delete(session.learnerId);
+  }
+
+  async end(session: Session): Promise<void> {
+    this.#forget(session);
+    await this.#driver.stop(session.id).catch((error: unknown) => this.#log.error('removing sandbox failed', { session: session.id, error }));
+  }
+
+  /** Removes sandboxes left by an earlier run of this installation (their learners are unknown now). */
+  async removeOrphans(): Promise<number> {
+    const known = new Set([...this.#byLearner.values()].map((session) => session.id));
+    const orphans = (await this.#driver.list()).filter((info) => !known.has(info.sessionId));
+    await Promise.all(orphans.map((info) => this.#driver.stop(info.sessionId)));
+    return orphans.length;
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.allSettled([...this.#starting.values()]);
+    await Promise.all([...this.#byLearner.values()].map((session) => this.end(session)));
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * One terminal WebSocket: attaches a login shell in the learner's sandbox to the socket,
+ * with flow control, resize, and the lesson's checks (on connect, after each command,
+ * and on the learner's request).
+ */
+import type { WebSocket, RawData } from 'ws';
+import type { LessonCatalog } from '../../lessons/schema.ts';
+import type { Logger } from '../log.ts';
+import { toSlipwayError } from '../errors.ts';
+import { runChecks } from '../checks/run-checks.ts';
+import type { SandboxDriver, Shell } from '../sandbox/driver.ts';
+import type { Session, SessionManager } from '../sessions/session-manager.ts';
+import { CommandFinishedDetector } from './osc133.ts';
+import {
+  flowControl,
+  maxControlFrameBytes,
+  maxInputFrameBytes,
+  parseClientMessage,
+  type ServerMessage,
+  type StepResult,
+} from './protocol.ts';
+
+export interface BridgeContext {
+  sessions: SessionManager;
+  driver: SandboxDriver;
+  catalog: LessonCatalog;
+  checkTimeoutMs: number;
+  log: Logger;
+}
+
+export interface TerminalRequest {
+  learnerId: string;
+  lessonId: string;
+  cols: number;
+  rows: number;
+}
+
+/** Wait after a command finishes before checking, so that a burst of prompts checks once. */
+const checkDebounceMs = 100;
+
+export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context: BridgeContext): void {
+  const lesson = context.catalog[request.lessonId];
+  let log = context.log.child({ learner: request.learnerId.slice(0, 8), lesson: request.lessonId });
+  const send = (message: ServerMessage) => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+  };
+  const fail = (error: unknown) => {
+    const slipwayError = toSlipwayError(error);
+    if (slipwayError.code === 'INTERNAL') log.error('terminal failed', { error });
+    else log.info('terminal refused', { code: slipwayError.code, reason: slipwayError.message });
+    send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: true });
+    ws.close(1011, slipwayError.code);
+  };
+  if (!lesson) {
+    send({ type: 'error', code: 'UNKNOWN_LESSON', message: `There is no lesson called "${request.lessonId}".`, fatal: true });
+    ws.close(1008, 'UNKNOWN_LESSON');
+    return;
+  }
+
+  let session: Session | undefined;
+  let shell: Shell | undefined;
+  let closed = false;
+  const pendingInput: Buffer[] = [];
+  let size = { cols: request.cols, rows: request.rows };
+
+  // Flow control: bytes sent to the browser that its terminal has not yet parsed.
+  let unacked = 0;
+  let paused = false;
+
+  // Checks: one run at a time; a request during a run queues one more.
+  let checking = false;
+  let checkAgain: 'command' | 'button' | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  const check = async (trigger: 'connect' | 'command' | 'button') => {
+    if (!session) return;
+    if (checking) {
+      checkAgain = trigger === 'button' || checkAgain === 'button' ? 'button' : 'command';
+      return;
+    }
+    checking = true;
+    try {
+      const done = session.progress.get(request.lessonId) ?? new Set<string>();
+      session.progress.set(request.lessonId, done);
+      const pending = lesson.steps.filter((step) => !done.has(step.id));
+      const results: StepResult[] = await runChecks(context.driver, session.id, pending, context.checkTimeoutMs);
+      for (const result of results) if (result.done) done.add(result.stepId);
+      const all = lesson.steps.map(
+        (step) => results.find((result) => result.stepId === step.id) ?? { stepId: step.id, done: true, output: '' },
+      );
+      send({ type: 'checks', trigger, results: all });
+    } catch (error) {
+      const slipwayError = toSlipwayError(error);
+      log.warn('check failed to run', { error });
+      send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: false });
+    } finally {
+      checking = false;
+      const again = checkAgain;
+      checkAgain = undefined;
+      if (again && !closed) void check(again);
+    }
+  };
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      if (buffer.length > maxInputFrameBytes) {
+        send({ type: 'error', code: 'BAD_MESSAGE', message: `Input frames are limited to ${maxInputFrameBytes} bytes.`, fatal: false });
+        return;
+      }
+      if (shell) shell.stream.write(buffer);
+      else pendingInput.push(buffer);
+      return;
+    }
+    if (buffer.length > maxControlFrameBytes) {
+      send({ type: 'error', code: 'BAD_MESSAGE', message: 'Control frame too large.', fatal: false });
+      return;
+    }
+    const parsed = parseClientMessage(buffer.toString('utf8'));
+    if (!parsed.ok) {
+      send({ type: 'error', code: 'BAD_MESSAGE', message: parsed.error, fatal: false });
+      return;
+    }
+    const message = parsed.message;
+    switch (message.type) {
+      case 'resize':
+        size = { cols: message.cols, rows: message.rows };
+        shell?.resize(message.cols, message.rows).catch((error: unknown) => log.warn('resize failed', { error }));
+        break;
+      case 'ack':
+        unacked = Math.max(0, unacked - message.bytes);
+        if (paused && unacked < flowControl.low && shell) {
+          paused = false;
+          shell.stream.resume();
+        }
+        break;
+      case 'check':
+        void check('button');
+        break;
+      case 'ping':
+        send({ type: 'pong' });
+        break;
+    }
+  });
+
+  ws.on('close', () => {
+    closed = true;
+    clearTimeout(debounce);
+    if (shell) void shell.close();
+    if (session) context.sessions.detach(session);
+  });
+
+  void (async () => {
+    try {
+      send({ type: 'status', phase: 'starting', message: 'Finding your sandbox…' });
+      session = await context.sessions.acquire(request.learnerId, lesson.nodes, (phase, message) => send({ type: 'status', phase, message }));
+      context.sessions.attach(session);
+      if (closed) {
+        context.sessions.detach(session);
+        return;
+      }
+      log = log.child({ session: session.id });
+      send({ type: 'status', phase: 'attaching', message: 'Opening a shell…' });
+      const opened = await context.driver.openShell(session.id, lesson.nodes[0] ?? 'node1', size);
+      if (closed) {
+        await opened.close();
+        return;
+      }
+      shell = opened;
+      if (size.cols !== request.cols || size.rows !== request.rows) await shell.resize(size.cols, size.rows);
+      const detector = new CommandFinishedDetector();
+      shell.stream.on('data', (chunk: Buffer) => {
+        if (ws.readyState !== ws.OPEN) return;
+        ws.send(chunk, { binary: true });
+        unacked += chunk.length;
+        if (!paused && unacked > flowControl.high) {
+          paused = true;
+          opened.stream.pause();
+        }
+        if (detector.push(chunk) > 0) {
+          clearTimeout(debounce);
+          debounce = setTimeout(() => void check('command'), checkDebounceMs);
+        }
+      });
+      void shell.exited.then((code) => {
+        if (closed) return;
+        send({ type: 'exit', code });
+        ws.close(1000, 'shell exited');
+      });
+      for (const input of pendingInput.splice(0)) shell.stream.write(input);
+      send({ type: 'status', phase: 'ready', message: 'Ready.' });
+      log.info('terminal attached');
+      void check('connect');
+    } catch (error) {
+      fail(error);
+    }
+  })();
+}

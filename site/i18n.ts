@@ -1,0 +1,79 @@
+/** Words of the site's own interface, in each lesson language. */
+import type { Language } from '../lessons/schema.ts';
+
+export const ui = {
+  en: {
+    siteTagline: 'Learn Docker by doing, in a real terminal.',
+    lessons: 'Lessons',
+    steps: 'Steps',
+    check: 'Check my work',
+    checking: 'Checking…',
+    done: 'Done',
+    notDone: 'Not done yet',
+    allDone: 'All steps done. Well done!',
+    run: 'Run',
+    runTitle: 'Type this command into the terminal',
+    otherLanguage: '中文',
+    terminal: 'Terminal',
+    status: {
+      starting: 'Starting your sandbox…',
+      'waiting-engine': 'Waiting for Docker inside your sandbox to start…',
+      attaching: 'Opening a shell…',
+      ready: 'Ready.',
+      reconnecting: 'Connection lost. Reconnecting…',
+      exited: 'The shell ended. Press Enter for a new one.',
+    },
+    errors: {
+      ENGINE_UNAVAILABLE: 'The server cannot reach its Docker engine, so no sandbox can start. Please tell the person running this server.',
+      OUT_OF_CAPACITY: 'Every sandbox on this server is in use. Please try again in a few minutes.',
+      SANDBOX_MISSING: 'Your sandbox is gone. Reload the page to get a new one.',
+      SANDBOX_FAILED: 'Your sandbox could not be started. Reload the page to try again.',
+      BAD_MESSAGE: 'The terminal sent something the server did not understand.',
+      UNKNOWN_LESSON: 'This lesson is not known to the server. Reload the page.',
+      INTERNAL: 'Something went wrong on the server. Reload the page to try again.',
+    },
+  },
+  zh: {
+    siteTagline: '在真实的终端里动手学 Docker。',
+    lessons: '课程',
+    steps: '步骤',
+    check: '检查我的操作',
+    checking: '检查中…',
+    done: '已完成',
+    notDone: '尚未完成',
+    allDone: '全部步骤已完成，做得好！',
+    run: '运行',
+    runTitle: '把这条命令输入终端',
+    otherLanguage: 'English',
+    terminal: '终端',
+    status: {
+      starting: '正在启动你的沙箱…',
+      'waiting-engine': '正在等待沙箱里的 Docker 启动…',
+      attaching: '正在打开 shell…',
+      ready: '准备就绪。',
+      reconnecting: '连接已断开，正在重新连接…',
+      exited: 'shell 已结束。按回车键打开一个新的。',
+    },
+    errors: {
+      ENGINE_UNAVAILABLE: '服务器连不上它的 Docker 引擎，无法启动沙箱。请告知这台服务器的管理员。',
+      OUT_OF_CAPACITY: '这台服务器上的沙箱已全部占用，请几分钟后再试。',
+      SANDBOX_MISSING: '你的沙箱已不存在。刷新页面即可获得一个新的。',
+      SANDBOX_FAILED: '你的沙箱未能启动。刷新页面再试一次。',
+      BAD_MESSAGE: '终端发送了服务器无法理解的内容。',
+      UNKNOWN_LESSON: '服务器不认识这一课。请刷新页面。',
+      INTERNAL: '服务器出错了。刷新页面再试一次。',
+    },
+  },
+} as const satisfies Record<Language, unknown>;
+
+export type UiStrings = (typeof ui)[Language];
+
+export function otherLanguage(lang: Language): Language {
+  return lang === 'zh' ? 'en' : 'zh';
+}
+
+/** A lesson's id is "<lang>/<slug>". */
+export function splitLessonId(id: string): { lang: Language; slug: string } {
+  const [lang, ...rest] = id.split('/');
+  return { lang: lang === 'zh' ? 'zh' : 'en', slug: rest.join('/') };
+}
