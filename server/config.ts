@@ -8,7 +8,9 @@ import { z } from 'zod';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A whole number written in decimal digits ("8080"; not "", "0x1F90" or "8e3"). */
+const integer = (min: number, max: number) =>
+  z.preprocess((value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value), z.number().int().min(min).max(max));
 
 export const configSchema = z.object({
   SLIPWAY_HOST: z.string().default('0.0.0.0').describe('Address the HTTP server listens on.'),
@@ -34,6 +36,11 @@ export const configSchema = z.object({
   SLIPWAY_SANDBOX_MEMORY_MB: integer(256, 65536).default(1024).describe('Memory limit of one sandbox node.'),
   SLIPWAY_SANDBOX_CPUS: z.coerce.number().min(0.1).max(64).default(1).describe('CPU limit of one sandbox node.'),
   SLIPWAY_SANDBOX_PIDS: integer(64, 100000).default(1024).describe('Process limit of one sandbox node.'),
+  SLIPWAY_SANDBOX_RUNTIME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('OCI runtime for sandbox nodes, e.g. sysbox-runc, which adds a user namespace (see docs/security.md).'),
   SLIPWAY_IDLE_MINUTES: integer(1, 24 * 60)
     .default(30)
     .describe('A sandbox with no open terminal for this long is removed.'),
@@ -50,7 +57,9 @@ export type Config = z.infer<typeof configSchema>;
 export class ConfigError extends Error {}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  // A variable set to the empty string (common in .env and compose files) means "use the default".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = configSchema.safeParse(present);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? 'environment');

@@ -43,6 +43,7 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
       memoryMb: config.SLIPWAY_SANDBOX_MEMORY_MB,
       cpus: config.SLIPWAY_SANDBOX_CPUS,
       pids: config.SLIPWAY_SANDBOX_PIDS,
+      runtime: config.SLIPWAY_SANDBOX_RUNTIME,
     },
     log,
   );
@@ -57,7 +58,12 @@ export interface Slipway {
   stop(): Promise<void>;
 }
 
-export async function startSlipway(config: Config, log: Logger): Promise<Slipway> {
+export interface StartOptions {
+  /** Remove sandboxes an earlier run of this installation left behind (default true). */
+  removeOrphans?: boolean;
+}
+
+export async function startSlipway(config: Config, log: Logger, options: StartOptions = {}): Promise<Slipway> {
   const catalog = await loadCatalog(config.SLIPWAY_SITE_DIR);
   const runtime = await prepareSandboxes(config, log);
   const sessions = new SessionManager(
@@ -65,7 +71,7 @@ export async function startSlipway(config: Config, log: Logger): Promise<Slipway
     { maxSandboxes: config.SLIPWAY_MAX_SANDBOXES, idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000 },
     log,
   );
-  const orphans = await sessions.removeOrphans();
+  const orphans = options.removeOrphans === false ? 0 : await sessions.removeOrphans();
   if (orphans > 0) log.info('removed sandboxes left by an earlier run', { count: orphans });
   const app = createApp({
     siteDir: config.SLIPWAY_SITE_DIR,

@@ -45,10 +45,15 @@ export class SessionManager {
   async acquire(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
     const existing = this.#byLearner.get(learnerId);
     if (existing) {
-      if (await this.#driver.isRunning(existing.id)) return existing;
-      this.#log.warn('sandbox vanished; starting a new one', { session: existing.id });
-      this.#forget(existing);
-      await this.#driver.stop(existing.id).catch(() => undefined);
+      const running = await this.#driver.isRunning(existing.id);
+      // The idle timer may have ended the session while we asked; then start afresh.
+      if (running && this.#byLearner.get(learnerId) === existing) return existing;
+      if (this.#byLearner.get(learnerId) === existing) {
+        this.#log.warn('sandbox vanished; starting a new one', { session: existing.id });
+        this.#forget(existing);
+        await this.#driver.stop(existing.id).catch(() => undefined);
+      }
+      return this.acquire(learnerId, nodes, onProgress);
     }
     const pending = this.#starting.get(learnerId);
     if (pending) {

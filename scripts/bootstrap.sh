@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Brings a machine to what Slipway needs, idempotently: Node.js 22, the npm dependencies, a
+# running Docker engine and debootstrap (for the offline Debian base image). Sourced by
+# scripts/start.sh and scripts/test.sh; prints what it does, and one sentence on what to
+# install when it cannot do it itself. Pass --with-chromium for the browser tests.
+set -euo pipefail
+
+slipway_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state_dir="$slipway_root/.slipway"
+mkdir -p "$state_dir"
+
+say() { printf 'slipway: %s\n' "$*" >&2; }
+die() { printf 'slipway: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+has_apt() { command -v apt-get >/dev/null 2>&1; }
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Node.js 22 ----------------------------------------------------------------------------
+node_ok() { command -v node >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)'; }
+export PATH="$state_dir/node/bin:$PATH"
+if ! node_ok; then
+  command -v npm >/dev/null 2>&1 || die "Node.js 22.12 or newer is needed and npm is missing: install Node.js 22 from https://nodejs.org/ and run this again."
+  say "Node.js $(node -v 2>/dev/null || echo 'is missing'); installing Node.js 22 from the npm registry into .slipway/node (once)…"
+  npm install --global --prefix "$state_dir/node" --no-audit --no-fund --loglevel=error node@22 >/dev/null
+  node_ok || die "installing Node.js 22 failed: install Node.js 22 from https://nodejs.org/ and run this again."
+fi
+
+# --- npm dependencies (reinstalled only when package-lock.json changed) --------------------
+lock_hash="$(sha256sum "$slipway_root/package-lock.json" | cut -c1-16)-$(node -v)"
+if [ ! -d "$slipway_root/node_modules" ] || [ "$(cat "$state_dir/npm-installed" 2>/dev/null)" != "$lock_hash" ]; then
+  say "installing npm dependencies…"
+  (cd "$slipway_root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_hash" > "$state_dir/npm-installed"
+fi
+
+# --- Docker engine -------------------------------------------------------------------------
+engine_up() { node -e '
+  const req = require("http").request({ socketPath: "/var/run/docker.sock", path: "/_ping" }, (res) => process.exit(res.statusCode === 200 ? 0 : 1));
+  req.on("error", () => process.exit(1)); req.setTimeout(3000, () => process.exit(1)); req.end();' 2>/dev/null; }
+if [ -n "${DOCKER_HOST:-}" ]; then
+  : # the operator points at an engine elsewhere; dockerode uses DOCKER_HOST as the CLI does
+elif ! engine_up; then
+  if ! command -v dockerd >/dev/null 2>&1; then
+    if is_root && has_apt; then
+      say "no Docker engine found; installing Debian's docker.io (once)…"
+      apt_install docker.io
+    else
+      die "Slipway needs a Docker engine and none is running: install Docker Engine (on Debian/Ubuntu: sudo apt-get install docker.io) and start it."
+    fi
+  fi
+  if ! engine_up; then
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1 && is_root; then
+      say "starting the Docker engine with systemctl…"
+      systemctl start docker
+    elif is_root; then
+      say "starting the Docker engine (dockerd, log in .slipway/dockerd.log)…"
+      nohup dockerd >"$state_dir/dockerd.log" 2>&1 &
+    else
+      die "the Docker engine is installed but not running: start it (sudo systemctl start docker, or sudo dockerd) and run this again."
+    fi
+    for _ in $(seq 1 100); do engine_up && break; sleep 0.2; done
+    engine_up || die "the Docker engine did not start; see .slipway/dockerd.log."
+  fi
+fi
+
+# --- debootstrap, for the Debian base image built without a registry ----------------------
+if [ ! -x /usr/sbin/debootstrap ] && [ -z "${SLIPWAY_BASE_IMAGE:-}" ]; then
+  if is_root && has_apt; then
+    say "installing debootstrap (once), to build the Debian base image offline…"
+    apt_install debootstrap
+  fi
+fi
+
+# --- Chromium, for the browser tests ------------------------------------------------------
+if [ "${1:-}" = "--with-chromium" ] && [ ! -x /usr/bin/chromium ]; then
+  if is_root && has_apt; then
+    say "installing Debian's Chromium for the browser tests (once)…"
+    apt_install chromium
+  else
+    die "the browser tests need Chromium at /usr/bin/chromium: install it (sudo apt-get install chromium) and run this again."
+  fi
+fi

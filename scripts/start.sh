@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm start`: set up everything on first run (Node 22, dependencies, Docker engine, images,
+# mirror, site) and start Slipway. Later runs rebuild nothing that is up to date.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$slipway_root"
+say "building the site…"
+npx astro build --silent >/dev/null
+exec node server/cli.ts

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite (unit, integration against the real engine, browser), after the
+# same set-up as `npm start`. Extra arguments go to vitest.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" --with-chromium
+cd "$slipway_root"
+say "type-checking…"
+npx tsc -p .
+say "building the site…"
+npx astro build --silent >/dev/null
+report="$state_dir/test-report.json"
+rm -f "$report"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# A closing line any CI can read, and a run that executed no test is a failure.
+node -e '
+  const r = require(process.argv[1]);
+  const passed = r.numPassedTests, failed = r.numFailedTests, skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  if (passed === 0) { console.error("slipway: no test ran"); process.exit(1); }
+' "$report" || status=1
+exit "$status"

@@ -1,0 +1,282 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FailingDriver, MemoryDriver } from '../../tests/doubles/memory-driver.ts';
+import { SlipwayError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import type { StartPhase } from '../sandbox/driver.ts';
+import { SessionManager, type SessionManagerOptions } from './session-manager.ts';
+
+const log = createLogger('silent');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const noProgress = () => undefined;
+
+const managers: SessionManager[] = [];
+function manager(driver: MemoryDriver | FailingDriver, options: Partial<SessionManagerOptions> = {}): SessionManager {
+  const created = new SessionManager(driver, { maxSandboxes: 10, idleMs: 60_000, ...options }, log);
+  managers.push(created);
+  return created;
+}
+
+afterEach(async () => {
+  // Clears the idle timers.
+  await Promise.all(managers.splice(0).map((created) => created.shutdown()));
+});
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('SessionManager', () => {
+  it('starts a sandbox with the learner and nodes', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver);
+    const session = await sessions.acquire('learner-a', ['node1', 'node2'], noProgress);
+    expect(session.learnerId).toBe('learner-a');
+    expect(session.nodes).toEqual(['node1', 'node2']);
+    expect(session.attached).toBe(0);
+    expect(driver.callsTo('start')).toEqual([{ method: 'start', sessionId: session.id, learnerId: 'learner-a', nodes: ['node1', 'node2'] }]);
+    expect(driver.sandboxes.has(session.id)).toBe(true);
+    expect(sessions.size).toBe(1);
+  });
+
+  it('reports start progress to the caller', async () => {
+    const driver = new MemoryDriver();
+    const phases: StartPhase[] = [];
+    await manager(driver).acquire('learner-a', ['node1'], (phase) => phases.push(phase));
+    expect(phases).toEqual(['starting', 'waiting-engine']);
+  });
+
+  it('gives the same learner the same session twice', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver);
+    const first = await sessions.acquire('learner-a', ['node1'], noProgress);
+    const second = await sessions.acquire('learner-a', ['node1'], noProgress);
+    expect(second).toBe(first);
+    expect(driver.callsTo('start')).toHaveLength(1);
+    expect(sessions.size).toBe(1);
+  });
+
+  it('gives different learners different sessions', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver);
+    const a = await sessions.acquire('learner-a', ['node1'], noProgress);
+    const b = await sessions.acquire('learner-b', ['node1'], noProgress);
+    expect(a.id).not.toBe(b.id);
+    expect(driver.sandboxes.size).toBe(2);
+    expect(sessions.size).toBe(2);
+  });
+
+  it('starts only one sandbox for concurrent acquires by one learner', async () => {
+    const driver = new MemoryDriver({ startDelayMs: 30 });
+    const sessions = manager(driver);
+    const firstPhases: StartPhase[] = [];
+    const secondPhases: StartPhase[] = [];
+    const [first, second] = await Promise.all([
+      sessions.acquire('learner-a', ['node1'], (phase) => firstPhases.push(phase)),
+      sessions.acquire('learner-a', ['node1'], (phase) => secondPhases.push(phase)),
+    ]);
+    expect(second).toBe(first);
+    expect(driver.callsTo('start')).toHaveLength(1);
+    expect(driver.sandboxes.size).toBe(1);
+    expect(firstPhases).toEqual(['starting', 'waiting-engine']);
+    expect(secondPhases).toEqual(['starting', 'waiting-engine']);
+  });
+
+  it('gives a latecomer the progress still to come', async () => {
+    const driver = new MemoryDriver({ startDelayMs: 40 });
+    const sessions = manager(driver);
+    const latePhases: StartPhase[] = [];
+    const first = sessions.acquire('learner-a', ['node1'], noProgress);
+    await sleep(10);
+    const late = sessions.acquire('learner-a', ['node1'], (phase) => latePhases.push(phase));
+    expect(await late).toBe(await first);
+    expect(latePhases).toEqual(['waiting-engine']);
+    expect(driver.callsTo('start')).toHaveLength(1);
+  });
+
+  it('counts a sandbox that is still starting', async () => {
+    const driver = new MemoryDriver({ startDelayMs: 30 });
+    const sessions = manager(driver, { maxSandboxes: 1 });
+    const first = sessions.acquire('learner-a', ['node1'], noProgress);
+    expect(sessions.size).toBe(1);
+    const error = await rejection(sessions.acquire('learner-b', ['node1'], noProgress));
+    expect(error).toBeInstanceOf(SlipwayError);
+    expect((error as SlipwayError).code).toBe('OUT_OF_CAPACITY');
+    await first;
+  });
+
+  it('refuses a second learner when at capacity', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver, { maxSandboxes: 1 });
+    await sessions.acquire('learner-a', ['node1'], noProgress);
+    const error = await rejection(sessions.acquire('learner-b', ['node1'], noProgress));
+    expect(error).toBeInstanceOf(SlipwayError);
+    expect((error as SlipwayError).code).toBe('OUT_OF_CAPACITY');
+    expect((error as SlipwayError).message).toContain('1');
+    expect(driver.callsTo('start')).toHaveLength(1);
+    // The learner who has a sandbox still gets it.
+    await expect(sessions.acquire('learner-a', ['node1'], noProgress)).resolves.toMatchObject({ learnerId: 'learner-a' });
+  });
+
+  it('frees capacity when a session ends', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver, { maxSandboxes: 1 });
+    const a = await sessions.acquire('learner-a', ['node1'], noProgress);
+    await sessions.end(a);
+    expect(driver.sandboxes.has(a.id)).toBe(false);
+    expect(sessions.size).toBe(0);
+    const b = await sessions.acquire('learner-b', ['node1'], noProgress);
+    expect(b.learnerId).toBe('learner-b');
+  });
+
+  it('replaces a vanished sandbox with a new session', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver);
+    const first = await sessions.acquire('learner-a', ['node1'], noProgress);
+    driver.vanish(first.id);
+    const second = await sessions.acquire('learner-a', ['node1'], noProgress);
+    expect(second.id).not.toBe(first.id);
+    expect(second.learnerId).toBe('learner-a');
+    expect(driver.sandboxes.has(second.id)).toBe(true);
+    expect(driver.callsTo('start')).toHaveLength(2);
+    expect(driver.callsTo('stop').map((call) => call.sessionId)).toContain(first.id);
+    expect(sessions.size).toBe(1);
+    expect(await sessions.acquire('learner-a', ['node1'], noProgress)).toBe(second);
+  });
+
+  it('a vanished sandbox does not count against capacity', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver, { maxSandboxes: 1 });
+    const first = await sessions.acquire('learner-a', ['node1'], noProgress);
+    driver.vanish(first.id);
+    const second = await sessions.acquire('learner-a', ['node1'], noProgress);
+    expect(second.id).not.toBe(first.id);
+  });
+
+  it('removes an idle sandbox that has no terminal', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver, { idleMs: 50 });
+    const session = await sessions.acquire('learner-a', ['node1'], noProgress);
+    await sleep(150);
+    expect(driver.sandboxes.has(session.id)).toBe(false);
+    expect(driver.callsTo('stop').map((call) => call.sessionId)).toEqual([session.id]);
+    expect(sessions.size).toBe(0);
+    const next = await sessions.acquire('learner-a', ['node1'], noProgress);
+    expect(next.id).not.toBe(session.id);
+  });
+
+  it('keeps a sandbox while a terminal is attached, and removes it once detached', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver, { idleMs: 50 });
+    const session = await sessions.acquire('learner-a', ['node1'], noProgress);
+    sessions.attach(session);
+    expect(session.attached).toBe(1);
+    await sleep(150);
+    expect(driver.sandboxes.has(session.id)).toBe(true);
+    expect(driver.callsTo('stop')).toHaveLength(0);
+
+    sessions.detach(session);
+    expect(session.attached).toBe(0);
+    await sleep(150);
+    expect(driver.sandboxes.has(session.id)).toBe(false);
+    expect(sessions.size).toBe(0);
+  });
+
+  it('keeps a sandbox until its last terminal detaches', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver, { idleMs: 50 });
+    const session = await sessions.acquire('learner-a', ['node1'], noProgress);
+    sessions.attach(session);
+    sessions.attach(session);
+    sessions.detach(session);
+    await sleep(150);
+    expect(driver.sandboxes.has(session.id)).toBe(true);
+    sessions.detach(session);
+    await sleep(150);
+    expect(driver.sandboxes.has(session.id)).toBe(false);
+  });
+
+  it('never counts attached terminals below zero', async () => {
+    const sessions = manager(new MemoryDriver());
+    const session = await sessions.acquire('learner-a', ['node1'], noProgress);
+    sessions.detach(session);
+    sessions.detach(session);
+    expect(session.attached).toBe(0);
+    sessions.attach(session);
+    expect(session.attached).toBe(1);
+  });
+
+  it('passes on the driver error code when the engine is unavailable', async () => {
+    const driver = new FailingDriver();
+    const sessions = manager(driver);
+    const error = await rejection(sessions.acquire('learner-a', ['node1'], noProgress));
+    expect(error).toBeInstanceOf(SlipwayError);
+    expect((error as SlipwayError).code).toBe('ENGINE_UNAVAILABLE');
+    expect(sessions.size).toBe(0);
+    // A failed start does not hold a place or a pending start: the next try starts afresh.
+    await rejection(sessions.acquire('learner-a', ['node1'], noProgress));
+    expect(driver.startCalls).toBe(2);
+  });
+
+  it('gives every concurrent caller the start error', async () => {
+    const driver = new FailingDriver();
+    const sessions = manager(driver);
+    const results = await Promise.allSettled([
+      sessions.acquire('learner-a', ['node1'], noProgress),
+      sessions.acquire('learner-a', ['node1'], noProgress),
+    ]);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      if (result.status === 'rejected') expect((result.reason as SlipwayError).code).toBe('ENGINE_UNAVAILABLE');
+    }
+    expect(driver.startCalls).toBe(1);
+  });
+
+  it('stops every sandbox on shutdown', async () => {
+    const driver = new MemoryDriver();
+    const sessions = manager(driver);
+    const a = await sessions.acquire('learner-a', ['node1'], noProgress);
+    const b = await sessions.acquire('learner-b', ['node1', 'node2'], noProgress);
+    await sessions.shutdown();
+    expect(driver.sandboxes.size).toBe(0);
+    expect(driver.callsTo('stop').map((call) => call.sessionId).sort()).toEqual([a.id, b.id].sort());
+    expect(sessions.size).toBe(0);
+  });
+
+  it('waits for starts in progress on shutdown and stops them too', async () => {
+    const driver = new MemoryDriver({ startDelayMs: 30 });
+    const sessions = manager(driver);
+    const starting = sessions.acquire('learner-a', ['node1'], noProgress);
+    await sessions.shutdown();
+    const session = await starting;
+    expect(driver.sandboxes.has(session.id)).toBe(false);
+    expect(driver.sandboxes.size).toBe(0);
+  });
+
+  it('removes orphans and only orphans', async () => {
+    const driver = new MemoryDriver();
+    driver.adopt({ sessionId: 'orphan-1', learnerId: 'gone', nodes: ['node1'] });
+    driver.adopt({ sessionId: 'orphan-2', learnerId: 'gone-too', nodes: ['node1', 'node2'] });
+    const sessions = manager(driver);
+    const mine = await sessions.acquire('learner-a', ['node1'], noProgress);
+    expect(await sessions.removeOrphans()).toBe(2);
+    expect([...driver.sandboxes.keys()]).toEqual([mine.id]);
+    expect(driver.callsTo('stop').map((call) => call.sessionId).sort()).toEqual(['orphan-1', 'orphan-2']);
+    expect(await sessions.removeOrphans()).toBe(0);
+    expect(await sessions.acquire('learner-a', ['node1'], noProgress)).toBe(mine);
+  });
+
+  it('does not hand out a session whose idle timer ended it during the lookup', async () => {
+    const driver = new MemoryDriver({ isRunningDelayMs: 80 });
+    const sessions = manager(driver, { idleMs: 50 });
+    const first = await sessions.acquire('learner', ['node1'], noProgress);
+    const again = await sessions.acquire('learner', ['node1'], noProgress);
+    expect(again.id).not.toBe(first.id);
+    expect(driver.sandboxes.has(again.id)).toBe(true);
+    sessions.attach(again);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Test doubles for the SandboxDriver seam: real, in-memory implementations, no Docker.
+ * MemoryDriver keeps its sandboxes in a Map and records every call; FailingDriver cannot
+ * reach an engine.
+ */
+import { Duplex, PassThrough } from 'node:stream';
+import { SlipwayError } from '../../server/errors.ts';
+import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../../server/sandbox/driver.ts';
+
+export type DriverCall =
+  | { method: 'start'; sessionId: string; learnerId: string; nodes: string[] }
+  | { method: 'isRunning'; sessionId: string }
+  | { method: 'stop'; sessionId: string }
+  | { method: 'openShell'; sessionId: string; node: string; options: ShellOptions }
+  | { method: 'run'; sessionId: string; node: string; command: string; timeoutMs: number }
+  | { method: 'list' };
+
+export interface MemoryDriverOptions {
+  /** How long start() takes, in milliseconds. */
+  startDelayMs?: number;
+  /** How long isRunning() takes, in milliseconds. */
+  isRunningDelayMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class MemoryDriver implements SandboxDriver {
+  /** Running sandboxes by session id. */
+  readonly sandboxes = new Map<string, SandboxSpec>();
+  readonly calls: DriverCall[] = [];
+  readonly #startDelayMs: number;
+  readonly #isRunningDelayMs: number;
+
+  constructor(options: MemoryDriverOptions = {}) {
+    this.#startDelayMs = options.startDelayMs ?? 0;
+    this.#isRunningDelayMs = options.isRunningDelayMs ?? 0;
+  }
+
+  /** Calls of one method, in order. */
+  callsTo<M extends DriverCall['method']>(method: M): Array<Extract<DriverCall, { method: M }>> {
+    return this.calls.filter((call): call is Extract<DriverCall, { method: M }> => call.method === method);
+  }
+
+  /** Simulates a sandbox removed behind Slipway's back (e.g. `docker rm -f` by an operator). */
+  vanish(sessionId: string): void {
+    this.sandboxes.delete(sessionId);
+  }
+
+  /** Simulates a sandbox left over from an earlier run of the server. */
+  adopt(spec: SandboxSpec): void {
+    this.sandboxes.set(spec.sessionId, { ...spec, nodes: [...spec.nodes] });
+  }
+
+  async start(spec: SandboxSpec, onProgress: (phase: StartPhase, message: string) => void): Promise<SandboxInfo> {
+    this.calls.push({ method: 'start', sessionId: spec.sessionId, learnerId: spec.learnerId, nodes: [...spec.nodes] });
+    // Let callers that arrive in the same tick register before progress is reported.
+    await Promise.resolve();
+    onProgress('starting', `Starting ${spec.nodes.join(', ')}…`);
+    if (this.#startDelayMs > 0) await sleep(this.#startDelayMs);
+    onProgress('waiting-engine', 'Waiting for Docker to answer…');
+    this.sandboxes.set(spec.sessionId, { ...spec, nodes: [...spec.nodes] });
+    return { sessionId: spec.sessionId, nodes: [...spec.nodes] };
+  }
+
+  async isRunning(sessionId: string): Promise<boolean> {
+    this.calls.push({ method: 'isRunning', sessionId });
+    if (this.#isRunningDelayMs > 0) await sleep(this.#isRunningDelayMs);
+    return this.sandboxes.has(sessionId);
+  }
+
+  async stop(sessionId: string): Promise<void> {
+    this.calls.push({ method: 'stop', sessionId });
+    this.sandboxes.delete(sessionId);
+  }
+
+  async openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell> {
+    this.calls.push({ method: 'openShell', sessionId, node, options: { ...options } });
+    this.#require(sessionId, node);
+    const stream = Duplex.from({ readable: new PassThrough(), writable: new PassThrough() });
+    let resolveExit: (code: number | null) => void = () => undefined;
+    const exited = new Promise<number | null>((resolve) => {
+      resolveExit = resolve;
+    });
+    let closed = false;
+    return {
+      stream,
+      exited,
+      resize: async () => undefined,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        stream.destroy();
+        resolveExit(0);
+      },
+    };
+  }
+
+  async run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
+    this.calls.push({ method: 'run', sessionId, node, command, timeoutMs });
+    this.#require(sessionId, node);
+    return { exitCode: 0, output: '', timedOut: false };
+  }
+
+  async list(): Promise<SandboxInfo[]> {
+    this.calls.push({ method: 'list' });
+    return [...this.sandboxes.values()].map((spec) => ({ sessionId: spec.sessionId, nodes: [...spec.nodes] }));
+  }
+
+  #require(sessionId: string, node: string): void {
+    const spec = this.sandboxes.get(sessionId);
+    if (!spec) throw new SlipwayError('SANDBOX_MISSING', `Sandbox ${sessionId} does not exist.`);
+    if (!spec.nodes.includes(node)) throw new SlipwayError('SANDBOX_MISSING', `Sandbox ${sessionId} has no node ${node}.`);
+  }
+}
+
+/** A driver whose engine is never reachable. */
+export class FailingDriver implements SandboxDriver {
+  startCalls = 0;
+
+  async start(): Promise<SandboxInfo> {
+    this.startCalls += 1;
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async isRunning(): Promise<boolean> {
+    return false;
+  }
+
+  async stop(): Promise<void> {}
+
+  async openShell(): Promise<Shell> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async run(): Promise<RunResult> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async list(): Promise<SandboxInfo[]> {
+    return [];
+  }
+}

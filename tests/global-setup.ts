@@ -1,0 +1,39 @@
+/**
+ * Once per test run: checks the engine, builds the images (cached by content hash) and starts
+ * the mirror under an instance name unique to this run. Afterwards removes everything that
+ * carries the run's label, and fails the run if a test left a sandbox behind.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../server/config.ts';
+import { createLogger } from '../server/log.ts';
+import { prepareSandboxes } from '../server/main.ts';
+import { connectEngine } from '../server/sandbox/docker/engine.ts';
+import { removeMirror } from '../server/sandbox/docker/mirror.ts';
+import { leftovers } from './support/leftovers.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    instance: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const instance = `test-${randomBytes(3).toString('hex')}`;
+  const config = loadConfig({ ...process.env, SLIPWAY_INSTANCE: instance });
+  await prepareSandboxes(config, createLogger('info'));
+  project.provide('instance', instance);
+  return async () => {
+    const docker = connectEngine();
+    const left = await leftovers(docker, instance, { includeMirror: false });
+    for (const id of left.containers) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
+    for (const id of left.networks) await docker.getNetwork(id).remove().catch(() => undefined);
+    for (const name of left.volumes) await docker.getVolume(name).remove().catch(() => undefined);
+    await removeMirror(docker, instance);
+    const after = await leftovers(docker, instance, { includeMirror: true });
+    const count = after.containers.length + after.networks.length + after.volumes.length;
+    if (left.containers.length + left.networks.length + left.volumes.length > 0 || count > 0) {
+      throw new Error(`tests left engine objects behind: ${JSON.stringify(left)}; still there after cleanup: ${JSON.stringify(after)}`);
+    }
+  };
+}

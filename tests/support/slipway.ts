@@ -1,0 +1,21 @@
+/** A real Slipway for a test file: real engine, real images, its own port. */
+import { inject } from 'vitest';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/log.ts';
+import { startSlipway, type Slipway } from '../../server/main.ts';
+
+export function testInstance(): string {
+  return inject('instance');
+}
+
+export async function startTestSlipway(env: Record<string, string> = {}): Promise<Slipway> {
+  const config = loadConfig({
+    ...process.env,
+    SLIPWAY_INSTANCE: testInstance(),
+    SLIPWAY_HOST: '127.0.0.1',
+    SLIPWAY_PORT: '0',
+    SLIPWAY_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), { removeOrphans: false });
+}
