@@ -61,6 +61,9 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   let shell: Shell | undefined;
   let closed = false;
   const pendingInput: Buffer[] = [];
+  // Resizes are engine calls; input that follows one waits for it, in order.
+  let ordered: Promise<void> = Promise.resolve();
+  let resizesInFlight = 0;
   let size = { cols: request.cols, rows: request.rows };
 
   // Flow control: bytes sent to the browser that its terminal has not yet parsed.
@@ -107,8 +110,12 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         send({ type: 'error', code: 'BAD_MESSAGE', message: `Input frames are limited to ${maxInputFrameBytes} bytes.`, fatal: false });
         return;
       }
-      if (shell) shell.stream.write(buffer);
-      else pendingInput.push(buffer);
+      if (!shell) pendingInput.push(buffer);
+      else if (resizesInFlight > 0) {
+        // Keystrokes typed after a resize must see the new size (think `stty size`).
+        const target = shell;
+        ordered = ordered.then(() => void target.stream.write(buffer));
+      } else shell.stream.write(buffer);
       return;
     }
     if (buffer.length > maxControlFrameBytes) {
@@ -124,7 +131,16 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
     switch (message.type) {
       case 'resize':
         size = { cols: message.cols, rows: message.rows };
-        shell?.resize(message.cols, message.rows).catch((error: unknown) => log.warn('resize failed', { error }));
+        if (shell) {
+          const target = shell;
+          resizesInFlight += 1;
+          ordered = ordered
+            .then(() => target.resize(message.cols, message.rows))
+            .catch((error: unknown) => log.warn('resize failed', { error }))
+            .finally(() => {
+              resizesInFlight -= 1;
+            });
+        }
         break;
       case 'ack':
         unacked = Math.max(0, unacked - message.bytes);

@@ -1,0 +1,186 @@
+/**
+ * The terminal WebSocket against a real server and real sandboxes: attach, type, resize,
+ * automatic and requested checks, bad frames, flow control, reconnect, refusals.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Docker from 'dockerode';
+import { createApp } from '../server/http/app.ts';
+import { createLogger } from '../server/log.ts';
+import type { Slipway } from '../server/main.ts';
+import { DockerDriver } from '../server/sandbox/docker/driver.ts';
+import { SessionManager } from '../server/sessions/session-manager.ts';
+import { flowControl } from '../server/terminal/protocol.ts';
+import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
+import { startTestSlipway } from './support/slipway.ts';
+
+let slipway: Slipway;
+const learner = newLearnerId();
+let terminal: TestTerminal;
+
+beforeAll(async () => {
+  slipway = await startTestSlipway();
+  terminal = openTerminal(slipway.url, { learnerId: learner, origin: new URL(slipway.url).origin });
+  await terminal.waitForMessage('status', (message) => message.phase === 'ready', 60000);
+});
+
+afterAll(async () => {
+  terminal?.socket.close();
+  await slipway.stop();
+});
+
+const ready = (t: TestTerminal) => t.waitForMessage('status', (message) => message.phase === 'ready', 60000);
+
+describe('terminal socket', () => {
+  it('says what it is doing before the shell is ready', () => {
+    const phases = terminal.messages.filter((message) => message.type === 'status').map((message) => message.phase);
+    expect(phases[0]).toBe('starting');
+    expect(phases).toContain('waiting-engine');
+    expect(phases.at(-1)).toBe('ready');
+  });
+
+  it('is a root shell in the learner\'s node', async () => {
+    terminal.type('echo "I am $(id -un) on $(hostname), $((6*7))"\r');
+    await terminal.waitFor(() => terminal.output().includes('I am root on node1, 42'), 10000, 'the echo');
+  });
+
+  it('follows resizes and refuses absurd ones without closing', async () => {
+    terminal.send({ type: 'resize', cols: 100, rows: 30 });
+    terminal.type('stty size\r');
+    await terminal.waitFor(() => terminal.output().includes('30 100'), 10000, 'stty size');
+    terminal.socket.send(JSON.stringify({ type: 'resize', cols: 100000, rows: -1 }));
+    const error = await terminal.waitForMessage('error', (message) => message.code === 'BAD_MESSAGE');
+    expect(error.fatal).toBe(false);
+    expect(error.message).toMatch(/cols/);
+  });
+
+  it('answers malformed frames with an error frame and stays usable', async () => {
+    const before = terminal.messages.length;
+    terminal.socket.send('this is not json');
+    terminal.socket.send(JSON.stringify({ type: 'launch-missiles' }));
+    terminal.socket.send('x'.repeat(10000));
+    await terminal.waitFor(
+      () => terminal.messages.slice(before).filter((message) => message.type === 'error').length >= 3,
+      10000,
+      'three error frames',
+    );
+    terminal.send({ type: 'ping' });
+    await terminal.waitFor(() => terminal.messages.slice(before).some((message) => message.type === 'pong'), 5000, 'pong');
+    expect(terminal.socket.readyState).toBe(terminal.socket.OPEN);
+  });
+
+  it('checks the lesson by itself when a command finishes', async () => {
+    terminal.type('docker run hello-world\r');
+    const checks = await terminal.waitForMessage(
+      'checks',
+      (message) => message.trigger === 'command' && message.results.some((result) => result.stepId === 'run-hello-world' && result.done),
+      30000,
+    );
+    expect(checks.results.find((result) => result.stepId === 'list-images')?.done).toBe(false);
+    await terminal.waitFor(() => terminal.output().includes('Hello from Slipway!'), 10000, 'the greeting');
+  });
+
+  it('checks on request, reporting steps not yet done', async () => {
+    terminal.send({ type: 'check' });
+    const checks = await terminal.waitForMessage('checks', (message) => message.trigger === 'button');
+    expect(checks.results.map((result) => [result.stepId, result.done])).toEqual([
+      ['run-hello-world', true],
+      ['list-images', false],
+      ['find-exited-container', false],
+      ['remove-container', false],
+    ]);
+  });
+
+  it('keeps the server\'s buffering bounded under a flood, and Ctrl-C still works', async () => {
+    const flood = openTerminal(slipway.url, { learnerId: learner });
+    await ready(flood);
+    flood.type('yes slipway-flood\r');
+    // Never acknowledge: the server must stop reading after the high watermark.
+    await flood.waitFor(() => flood.outputBytes() > flowControl.high, 20000, 'the flood');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const settled = flood.outputBytes();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(flood.outputBytes() - settled).toBeLessThan(256 * 1024);
+    expect(settled).toBeLessThan(flowControl.high + 1024 * 1024);
+    flood.type('\x03');
+    flood.send({ type: 'ack', bytes: flood.outputBytes() });
+    const mark = flood.outputBytes();
+    flood.type('echo flood-over\r');
+    // Acknowledge as we go, as the browser does, until the prompt is back.
+    await flood.waitFor(
+      () => {
+        flood.send({ type: 'ack', bytes: Math.max(1, flood.outputBytes() - mark) });
+        return flood.output().includes('flood-over\r\n');
+      },
+      30000,
+      'the prompt after Ctrl-C',
+    );
+    flood.socket.close();
+  });
+
+  it('puts a reconnecting learner back into the same sandbox', async () => {
+    terminal.socket.close();
+    await terminal.closed;
+    const again = openTerminal(slipway.url, { learnerId: learner });
+    await ready(again);
+    again.type('docker images --format "{{.Repository}}"\r');
+    await again.waitFor(() => again.output().includes('hello-world\r\n'), 10000, 'the image pulled before');
+    terminal = again;
+  });
+
+  it('refuses other origins, missing learner ids and unknown lessons', async () => {
+    const foreign = openTerminal(slipway.url, { learnerId: newLearnerId(), origin: 'http://evil.example' });
+    expect((await foreign.closed).code).not.toBe(1000);
+    expect(foreign.messages).toEqual([]);
+    const anonymous = openTerminal(slipway.url, {});
+    await anonymous.closed;
+    expect(anonymous.messages).toEqual([]);
+    const unknown = openTerminal(slipway.url, { learnerId: newLearnerId(), lesson: 'en/no-such-lesson' });
+    const error = await unknown.waitForMessage('error');
+    expect(error.code).toBe('UNKNOWN_LESSON');
+  });
+
+  it('tells the learner in one sentence when the server is full', async () => {
+    const full = await startTestSlipway({ SLIPWAY_MAX_SANDBOXES: '1' });
+    try {
+      const first = openTerminal(full.url, { learnerId: newLearnerId() });
+      await ready(first);
+      const second = openTerminal(full.url, { learnerId: newLearnerId() });
+      const error = await second.waitForMessage('error');
+      expect(error.code).toBe('OUT_OF_CAPACITY');
+      expect(error.message).toMatch(/in use/);
+      first.socket.close();
+    } finally {
+      await full.stop();
+    }
+  });
+
+  it('tells the learner in one sentence when the engine is unreachable', async () => {
+    const log = createLogger('silent');
+    const docker = new Docker({ socketPath: '/nonexistent/docker.sock' });
+    const driver = new DockerDriver(docker, { instance: 'nowhere', sandboxImage: 'none', mirrorContainer: 'none', memoryMb: 512, cpus: 1, pids: 256 }, log);
+    const sessions = new SessionManager(driver, { maxSandboxes: 5, idleMs: 60000 }, log);
+    const app = createApp({ siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), catalog: { 'en/hello-world': { title: 'x', nodes: ['node1'], steps: [] } }, driver, sessions, checkTimeoutMs: 1000, log });
+    const url = await app.listen(0, '127.0.0.1');
+    try {
+      const t = openTerminal(url, { learnerId: newLearnerId() });
+      const error = await t.waitForMessage('error');
+      expect(error.code).toBe('ENGINE_UNAVAILABLE');
+      expect(error.message).toMatch(/Docker engine cannot be reached/);
+      expect(error.fatal).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('serves the lesson pages with a learner cookie', async () => {
+    const response = await fetch(new URL('/en/hello-world/', slipway.url));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('set-cookie')).toMatch(/slipway_learner=[A-Za-z0-9_-]{22}; .*HttpOnly/);
+    expect(await response.text()).toContain('data-terminal');
+    const zh = await fetch(new URL('/zh/hello-world/', slipway.url));
+    expect(zh.status).toBe(200);
+  });
+});
