@@ -4,10 +4,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" --with-chromium
 cd "$slipway_root"
-say "type-checking…"
-npx tsc -p .
 say "building the site…"
 npx astro build --silent >/dev/null
+say "type-checking…"
+npx tsc -p .
 report="$state_dir/test-report.json"
 rm -f "$report"
 status=0
