@@ -130,6 +130,29 @@ describe('terminal socket', () => {
     terminal = again;
   });
 
+  it('ends the shell when its terminal closes, and says so when the learner exits', async () => {
+    const [sandbox] = await slipway.runtime.driver.list();
+    expect(sandbox).toBeDefined();
+    const shells = async () => {
+      const result = await slipway.runtime.driver.run(sandbox!.sessionId, 'node1', 'pgrep -c -x bash || true', 5000);
+      return Number(result.output.trim());
+    };
+    const before = await shells();
+    const extra = openTerminal(slipway.url, { learnerId: learner });
+    await ready(extra);
+    expect(await shells()).toBe(before + 1);
+    extra.socket.close();
+    await extra.closed;
+    await expect.poll(shells, { timeout: 10000 }).toBe(before);
+
+    const leaving = openTerminal(slipway.url, { learnerId: learner });
+    await ready(leaving);
+    leaving.type('exit 3\r');
+    const exit = await leaving.waitForMessage('exit');
+    expect(exit.code).toBe(3);
+    expect((await leaving.closed).code).toBe(1000);
+  });
+
   it('refuses other origins, missing learner ids and unknown lessons', async () => {
     const foreign = openTerminal(slipway.url, { learnerId: newLearnerId(), origin: 'http://evil.example' });
     expect((await foreign.closed).code).not.toBe(1000);
