@@ -23,12 +23,18 @@ apt_install() {
 }
 
 # --- Node.js 22 ----------------------------------------------------------------------------
+# The npm registry carries Node.js itself as node-<platform>-<arch> packages (what the `node`
+# package installs through an install script; we take the binary package directly, which
+# needs no install script).
 node_ok() { command -v node >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)'; }
-export PATH="$state_dir/node/bin:$PATH"
+node_home="$state_dir/node/node_modules/node-$(uname -s | tr 'A-Z' 'a-z')-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')"
+export PATH="$node_home/bin:$PATH"
 if ! node_ok; then
   command -v npm >/dev/null 2>&1 || die "Node.js 22.12 or newer is needed and npm is missing: install Node.js 22 from https://nodejs.org/ and run this again."
   say "Node.js $(node -v 2>/dev/null || echo 'is missing'); installing Node.js 22 from the npm registry into .slipway/node (once)…"
-  npm install --global --prefix "$state_dir/node" --no-audit --no-fund --loglevel=error node@22 >/dev/null
+  mkdir -p "$state_dir/node"
+  npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$(basename "$node_home")@22" >/dev/null
+  hash -r
   node_ok || die "installing Node.js 22 failed: install Node.js 22 from https://nodejs.org/ and run this again."
 fi
 
@@ -36,7 +42,10 @@ fi
 lock_hash="$(sha256sum "$slipway_root/package-lock.json" | cut -c1-16)-$(node -v)"
 if [ ! -d "$slipway_root/node_modules" ] || [ "$(cat "$state_dir/npm-installed" 2>/dev/null)" != "$lock_hash" ]; then
   say "installing npm dependencies…"
-  (cd "$slipway_root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (Astro's
+  # compiler bindings) out of the lock file and then `npm ci` refuses it as out of sync.
+  # The lock file still pins every version.
+  (cd "$slipway_root" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$lock_hash" > "$state_dir/npm-installed"
 fi
 

@@ -26,8 +26,8 @@ async function addressOf(sessionId: string): Promise<{ ip: string; gateway: stri
   const network = objectName(testInstance(), sessionId);
   const container = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
   const endpoint = container.NetworkSettings.Networks[network];
-  const ipam = (await docker.getNetwork(network).inspect()).IPAM.Config[0];
-  if (!endpoint || !ipam) throw new Error(`no address for ${sessionId}`);
+  const ipam = (await docker.getNetwork(network).inspect()).IPAM?.Config?.[0];
+  if (!endpoint || !ipam?.Subnet) throw new Error(`no address for ${sessionId}`);
   return { ip: endpoint.IPAddress, gateway: ipam.Gateway ?? endpoint.Gateway, subnet: ipam.Subnet };
 }
 
