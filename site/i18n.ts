@@ -16,6 +16,7 @@ export const ui = {
     otherLanguage: '中文',
     terminal: 'Terminal',
     status: {
+      connecting: 'Connecting to your sandbox…',
       starting: 'Starting your sandbox…',
       'waiting-engine': 'Waiting for Docker inside your sandbox to start…',
       attaching: 'Opening a shell…',
@@ -47,6 +48,7 @@ export const ui = {
     otherLanguage: 'English',
     terminal: '终端',
     status: {
+      connecting: '正在连接你的沙箱…',
       starting: '正在启动你的沙箱…',
       'waiting-engine': '正在等待沙箱里的 Docker 启动…',
       attaching: '正在打开 shell…',

@@ -167,7 +167,6 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
 
   void (async () => {
     try {
-      send({ type: 'status', phase: 'starting', message: 'Finding your sandbox…' });
       session = await context.sessions.acquire(request.learnerId, lesson.nodes, (phase, message) => send({ type: 'status', phase, message }));
       context.sessions.attach(session);
       if (closed) {

@@ -7,7 +7,7 @@ import { TerminalConnection } from './terminal-connection.ts';
 import { createTerminalView, type TerminalView } from './terminal-view.ts';
 
 interface Strings {
-  status: Record<'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited', string>;
+  status: Record<'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited', string>;
   errors: Record<string, string>;
   run: string;
   runTitle: string;
@@ -83,7 +83,7 @@ export function startLessonPage(): void {
   const checkButton = document.querySelector<HTMLButtonElement>('[data-check-button]');
   window.slipway = { terminalText: () => view.text(), ready: false };
 
-  let lastNotice = strings.status.starting;
+  let lastNotice = strings.status.connecting;
   const notice = (text: string) => {
     if (text === lastNotice) return;
     lastNotice = text;
@@ -149,6 +149,6 @@ export function startLessonPage(): void {
     connection.send({ type: 'check' });
   });
   makeCommandsClickable(view, connection, strings);
-  view.notice(strings.status.starting);
+  view.notice(strings.status.connecting);
   connection.connect();
 }
