@@ -14,9 +14,11 @@ export async function leftovers(docker: Docker, instance: string, options: { inc
   const keep = (labels: Record<string, string> | undefined) => options.includeMirror || !mirrorRoles.has(labels?.[labelKeys.role] ?? '');
   const containers = (await docker.listContainers({ all: true, filters })).filter((info) => keep(info.Labels)).map((info) => info.Id);
   const networks = (await docker.listNetworks({ filters })).filter((info) => keep(info.Labels)).map((info) => info.Id);
-  const labelled = ((await docker.listVolumes({ filters } as object)).Volumes ?? []).map((info) => info.Name);
+  const labelled = ((await docker.listVolumes({ filters } as object)).Volumes ?? [])
+    .filter((info) => keep(info.Labels ?? undefined))
+    .map((info) => info.Name);
   const mirrorVolumes = options.includeMirror && !options.session
     ? ((await docker.listVolumes({ filters: JSON.stringify({ name: [objectName(instance, 'mirror')] }) } as object)).Volumes ?? []).map((info) => info.Name)
     : [];
-  return { containers, networks, volumes: [...labelled, ...mirrorVolumes] };
+  return { containers, networks, volumes: [...new Set([...labelled, ...mirrorVolumes])] };
 }

@@ -30,6 +30,7 @@ async function waitForRegistry(port: number, timeoutMs: number): Promise<void> {
 async function seed(docker: Docker, instance: string, images: ImageSet, volume: string, log: Logger): Promise<void> {
   const name = objectName(instance, 'mirror-seed');
   await idempotent(() => docker.getContainer(name).remove({ force: true }));
+  await docker.createVolume({ Name: volume, Labels: baseLabels(instance, 'mirror') });
   const container = await docker.createContainer({
     name,
     Image: images.registry,
