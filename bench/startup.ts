@@ -7,40 +7,35 @@
  *   node bench/startup.ts [--runs N]
  */
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { loadConfig } from '../server/config.ts';
-import { createLogger } from '../server/log.ts';
-import { startSlipway, type Slipway } from '../server/main.ts';
-import type { Docker } from '../server/sandbox/docker/engine.ts';
-import { labelFilter } from '../server/sandbox/docker/labels.ts';
-import { removeMirror } from '../server/sandbox/docker/mirror.ts';
+import type { Slipway } from '../server/main.ts';
+import {
+  BenchError,
+  handleInterrupts,
+  instance,
+  loopbackUrl,
+  machineInfo,
+  median,
+  parseCountOption,
+  percentile,
+  printTables,
+  removeBenchObjects,
+  reportFailure,
+  runMain,
+  sortedCopy,
+  startBenchSlipway,
+  stopAllSandboxes,
+  timed,
+} from './support.ts';
 
-const instance = 'bench';
 const lessonPath = 'en/hello-world/';
 const prompt = 'root@node1';
 const pageTimeoutMs = 120_000;
 const runTimeoutMs = 30_000;
 const chromiumPath = '/usr/bin/chromium';
 
-class BenchError extends Error {}
-
 function parseRuns(argv: string[]): number {
-  let value: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--runs') value = argv[++i];
-    else if (arg.startsWith('--runs=')) value = arg.slice('--runs='.length);
-    else if (arg === '--help' || arg === '-h') {
-      console.log('Usage: node bench/startup.ts [--runs N]   (default 5)');
-      process.exit(0);
-    } else throw new BenchError(`Unknown argument ${JSON.stringify(arg)}; the only option is --runs N.`);
-  }
-  if (value === undefined) return 5;
-  const runs = Number(value);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 100) throw new BenchError(`--runs must be a whole number from 1 to 100, not ${JSON.stringify(value)}.`);
-  return runs;
+  return parseCountOption(argv, { name: 'runs', defaultValue: 5, min: 1, max: 100, usage: 'Usage: node bench/startup.ts [--runs N]   (default 5)' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -57,79 +52,21 @@ function record(metric: string, ms: number): void {
   results.get(metric)!.push(ms);
 }
 
-async function timed<T>(action: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const start = performance.now();
-  const value = await action();
-  return { ms: performance.now() - start, value };
-}
-
-interface Summary {
-  metric: string;
-  runs: number;
-  min: number;
-  median: number;
-  p90: number;
-  max: number;
-}
-
-function summarize(metric: string, values: number[]): Summary {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  const median = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-  // Nearest-rank percentile: with few runs, p90 is the slowest run.
-  const p90 = sorted[Math.max(0, Math.ceil(0.9 * n) - 1)]!;
-  return { metric, runs: n, min: sorted[0]!, median, p90, max: sorted[n - 1]! };
-}
-
 const ms = (value: number) => String(Math.round(value));
 
-function printTables(machine: string): void {
-  const rows = metricOrder.map((metric) => summarize(metric, results.get(metric)!));
-  if (rows.length === 0) return;
-  const header = ['metric', 'runs', 'min', 'median', 'p90', 'max'];
-  const cells = rows.map((row) => [row.metric, String(row.runs), ms(row.min), ms(row.median), ms(row.p90), ms(row.max)]);
-  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
-  const format = (line: string[]) => line.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
-
-  console.log('');
-  console.log(machine);
-  console.log('All times in milliseconds.');
-  console.log('');
-  console.log(format(header));
-  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
-  for (const line of cells) console.log(format(line));
-
-  console.log('');
-  console.log('Markdown:');
-  console.log('');
-  console.log(`| metric | runs | min (ms) | median (ms) | p90 (ms) | max (ms) |`);
-  console.log(`|---|---:|---:|---:|---:|---:|`);
-  for (const line of cells) console.log(`| ${line.join(' | ')} |`);
-  console.log('');
-  console.log(`_${machine}_`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Engine objects of the bench instance
-
-async function leftoverSandboxObjects(docker: Docker): Promise<string[]> {
-  const filters = labelFilter(instance, { 'org.slipway.role': 'sandbox' });
-  const [containers, networks, volumes] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-    docker.listVolumes({ filters } as object),
+function printResults(machine: string): void {
+  const rows = metricOrder.map((metric) => {
+    const sorted = sortedCopy(results.get(metric)!);
+    return [metric, String(sorted.length), ms(sorted[0]!), ms(median(sorted)), ms(percentile(sorted, 90)), ms(sorted[sorted.length - 1]!)];
+  });
+  printTables(machine, [
+    {
+      note: 'All times in milliseconds.',
+      header: ['metric', 'runs', 'min', 'median', 'p90', 'max'],
+      markdownHeader: ['metric', 'runs', 'min (ms)', 'median (ms)', 'p90 (ms)', 'max (ms)'],
+      rows,
+    },
   ]);
-  return [
-    ...containers.map((info) => `container ${info.Names[0]?.replace(/^\//, '') ?? info.Id}`),
-    ...networks.map((info) => `network ${info.Name}`),
-    ...(volumes.Volumes ?? []).map((info) => `volume ${info.Name}`),
-  ];
-}
-
-/** Stops every sandbox of the bench instance (the browser's, between runs). */
-async function stopAllSandboxes(slipway: Slipway): Promise<void> {
-  const sandboxes = await slipway.runtime.driver.list();
-  await Promise.all(sandboxes.map((info) => slipway.runtime.driver.stop(info.sessionId)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,43 +210,17 @@ async function measureDriver(slipway: Slipway, active: Set<string>): Promise<voi
 
 // ---------------------------------------------------------------------------------------------
 
-async function machineInfo(slipway: Slipway | undefined): Promise<string> {
-  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-  const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
-  let engine = 'unknown';
-  if (slipway) {
-    engine = await slipway.runtime.docker
-      .version()
-      .then((version) => version.Version)
-      .catch(() => 'unknown');
-  }
-  return `Machine: nproc ${os.availableParallelism()}, ${cpu}, ${memGb} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, Docker engine ${engine}`;
-}
-
 async function main(): Promise<number> {
   const runs = parseRuns(process.argv.slice(2));
   let slipway: Slipway | undefined;
   let browser: Browser | undefined;
   const active = new Set<string>();
   let failed = false;
-  let cleaning: Promise<void> | undefined;
-  let interrupted = false;
 
-  // Runs once; a second caller (the signal handler and main's finally) waits for the same run.
-  const cleanup = (): Promise<void> => (cleaning ??= removeEverything());
-  const removeEverything = async (): Promise<void> => {
+  const cleanup = async (): Promise<void> => {
     const problems: string[] = [];
     await browser?.close().catch((error: unknown) => problems.push(`closing Chromium failed: ${(error as Error).message}`));
-    if (slipway) {
-      const docker = slipway.runtime.docker;
-      for (const sessionId of active) await slipway.runtime.driver.stop(sessionId).catch(() => undefined);
-      await slipway.stop().catch((error: unknown) => problems.push(`stopping Slipway failed: ${(error as Error).message}`));
-      // Whatever slipway.stop() did not know about (e.g. the browser's sandboxes we stopped early).
-      await stopAllSandboxes(slipway).catch((error: unknown) => problems.push(`removing sandboxes failed: ${(error as Error).message}`));
-      await removeMirror(docker, instance).catch((error: unknown) => problems.push(`removing the mirror failed: ${(error as Error).message}`));
-      const left = await leftoverSandboxObjects(docker).catch((error: unknown) => [`(could not list: ${(error as Error).message})`]);
-      if (left.length > 0) problems.push(`left behind in the engine: ${left.join(', ')}`);
-    }
+    if (slipway) problems.push(...(await removeBenchObjects(slipway, active)));
     if (problems.length > 0) {
       failed = true;
       for (const problem of problems) console.error(`Cleanup: ${problem}`);
@@ -318,38 +229,15 @@ async function main(): Promise<number> {
 
   // Ctrl-C: close the browser (which ends any page wait at once), let the engine call in
   // flight finish, then clean up as after a failure. A second Ctrl-C exits at once.
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
-      console.error(`\n${signal} again: exiting without cleaning up; containers labelled org.slipway.instance=${instance} may remain.`);
-      process.exit(130);
-    }
-    interrupted = true;
-    console.error(`\n${signal}: stopping the benchmark and cleaning up (press Ctrl-C again to exit at once)…`);
-    void browser?.close().catch(() => undefined);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const checkpoint = () => {
-    if (interrupted) throw new BenchError('interrupted');
-  };
+  const interrupts = handleInterrupts(() => void browser?.close().catch(() => undefined));
+  const checkpoint = interrupts.checkpoint;
 
   try {
     console.log(`Starting Slipway (instance '${instance}'); the first time on a machine this builds the images (about a minute)…`);
-    const log = createLogger('warn');
-    const config = loadConfig({
-      ...process.env,
-      SLIPWAY_PORT: '0',
-      SLIPWAY_HOST: '127.0.0.1',
-      SLIPWAY_INSTANCE: instance,
-      SLIPWAY_LOG_LEVEL: 'warn',
-    });
-    const started = await timed(() => startSlipway(config, log));
-    slipway = started.value;
+    const started = await startBenchSlipway();
+    slipway = started.slipway;
     checkpoint();
-    const base = new URL(slipway.url);
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(base.hostname)) {
-      throw new BenchError(`Slipway listens on ${base.hostname}, not loopback; the benchmark only talks to loopback.`);
-    }
+    const base = loopbackUrl(slipway);
     const lessonUrl = new URL(lessonPath, base).href;
     console.log(`Slipway is up at ${slipway.url} (start-up took ${ms(started.ms)} ms). ${runs} run(s).`);
 
@@ -375,26 +263,18 @@ async function main(): Promise<number> {
   } catch (error) {
     failed = true;
     console.log('');
-    if (interrupted) return 130; // after the cleanup below
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`Benchmark failed: ${message}`);
-    if (!(error instanceof BenchError) && error instanceof Error && error.stack) console.error(error.stack.split('\n').slice(1, 6).join('\n'));
+    if (interrupts.interrupted) return 130; // after the cleanup below
+    reportFailure(error);
   } finally {
     const machine = await machineInfo(slipway);
     await cleanup();
-    if (!failed) printTables(machine);
+    if (!failed) printResults(machine);
     else if (results.size > 0) {
-      console.error(interrupted ? 'Measurements taken before the interruption:' : 'Measurements taken before the failure:');
-      printTables(machine);
+      console.error(interrupts.interrupted ? 'Measurements taken before the interruption:' : 'Measurements taken before the failure:');
+      printResults(machine);
     }
   }
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`Benchmark failed: ${(error as Error)?.message ?? String(error)}`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -62,7 +62,7 @@ describe('a learner cannot', () => {
     await control.start();
     await control.wait();
     const controlOutput = (await control.logs({ stdout: true, stderr: true })).toString();
-    await control.remove({ force: true });
+    await control.remove({ force: true, v: true });
     const hostBridgeAddress = /gateway=([0-9.]+)/.exec(controlOutput)?.[1];
     expect(hostBridgeAddress).toBeTruthy();
     expect(controlOutput).toContain('host-secret');

@@ -21,7 +21,7 @@ const script = ['iptables', 'ip6tables']
 
 export async function ensureHostFirewall(docker: Docker, instance: string, image: string, log: Logger): Promise<void> {
   const name = objectName(instance, 'firewall');
-  await idempotent(() => docker.getContainer(name).remove({ force: true }));
+  await idempotent(() => docker.getContainer(name).remove({ force: true, v: true }));
   const container = await docker.createContainer({
     name,
     Image: image,
@@ -39,6 +39,6 @@ export async function ensureHostFirewall(docker: Docker, instance: string, image
     }
     log.debug('host firewall rules in place', { bridges: `${bridgePrefix}+` });
   } finally {
-    await idempotent(() => container.remove({ force: true }));
+    await idempotent(() => container.remove({ force: true, v: true }));
   }
 }

@@ -29,7 +29,7 @@ async function waitForRegistry(port: number, timeoutMs: number): Promise<void> {
 
 async function seed(docker: Docker, instance: string, images: ImageSet, volume: string, log: Logger): Promise<void> {
   const name = objectName(instance, 'mirror-seed');
-  await idempotent(() => docker.getContainer(name).remove({ force: true }));
+  await idempotent(() => docker.getContainer(name).remove({ force: true, v: true }));
   await docker.createVolume({ Name: volume, Labels: baseLabels(instance, 'mirror') });
   const container = await docker.createContainer({
     name,
@@ -56,7 +56,7 @@ async function seed(docker: Docker, instance: string, images: ImageSet, volume: 
       await idempotent(() => docker.getImage(target).remove({ noprune: true }));
     }
   } finally {
-    await idempotent(() => container.remove({ force: true }));
+    await idempotent(() => container.remove({ force: true, v: true }));
   }
 }
 
@@ -77,7 +77,7 @@ export async function ensureMirror(docker: Docker, instance: string, images: Ima
   try {
     const current = await docker.getContainer(containerName).inspect();
     if (current.Config.Labels[labelKeys.contentHash] === contentHash && current.State.Running) return { containerName };
-    await idempotent(() => docker.getContainer(containerName).remove({ force: true }));
+    await idempotent(() => docker.getContainer(containerName).remove({ force: true, v: true }));
   } catch (error) {
     if (statusOf(error) !== 404) throw error;
   }

@@ -1,0 +1,282 @@
+/**
+ * What the benchmarks share: the `bench` instance of Slipway started in-process on loopback,
+ * options, statistics, the plain and Markdown tables, Ctrl-C handling, and the clean-up that
+ * removes every sandbox and the mirror and checks that nothing of the instance is left.
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../server/config.ts';
+import { createLogger } from '../server/log.ts';
+import { startSlipway, type Slipway } from '../server/main.ts';
+import type { Docker } from '../server/sandbox/docker/engine.ts';
+import { labelFilter } from '../server/sandbox/docker/labels.ts';
+import { removeMirror } from '../server/sandbox/docker/mirror.ts';
+
+export const instance = 'bench';
+
+/** A failure the benchmark explains in one sentence (no stack trace). */
+export class BenchError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+export interface CountOption {
+  /** Without the dashes: `runs` reads `--runs N` and `--runs=N`. */
+  name: string;
+  defaultValue: number;
+  min: number;
+  max: number;
+  usage: string;
+}
+
+/** Reads the one whole-number option a benchmark takes; `--help` prints the usage and exits. */
+export function parseCountOption(argv: string[], option: CountOption): number {
+  const flag = `--${option.name}`;
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === flag) value = argv[++i];
+    else if (arg.startsWith(`${flag}=`)) value = arg.slice(flag.length + 1);
+    else if (arg === '--help' || arg === '-h') {
+      console.log(option.usage);
+      process.exit(0);
+    } else throw new BenchError(`Unknown argument ${JSON.stringify(arg)}; the only option is ${flag} N.`);
+  }
+  if (value === undefined) return option.defaultValue;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < option.min || count > option.max) {
+    throw new BenchError(`${flag} must be a whole number from ${option.min} to ${option.max}, not ${JSON.stringify(value)}.`);
+  }
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements and statistics
+
+export async function timed<T>(action: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await action();
+  return { ms: performance.now() - start, value };
+}
+
+export function sortedCopy(values: number[]): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+/** Median of ascending values (the mean of the middle two for an even count). */
+export function median(sorted: number[]): number {
+  const n = sorted.length;
+  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+}
+
+/** Nearest-rank percentile of ascending values: with few values, p90 is the largest. */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export const mib = (bytes: number) => bytes / 1024 ** 2;
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+export interface Table {
+  /** Printed above the table (bold in Markdown); optional when there is one table. */
+  title?: string;
+  /** A line under the title, e.g. the unit. */
+  note?: string;
+  header: string[];
+  /** Header of the Markdown table (units spelled out); the plain header when absent. */
+  markdownHeader?: string[];
+  /** Cells as printed; the first column is left-aligned, the others right-aligned. */
+  rows: string[][];
+}
+
+function plainLines(table: Table): string[] {
+  const widths = table.header.map((title, column) => Math.max(title.length, ...table.rows.map((line) => line[column]!.length)));
+  const format = (line: string[]) => line.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  return [format(table.header), widths.map((width) => '-'.repeat(width)).join('  '), ...table.rows.map(format)];
+}
+
+function markdownLines(table: Table): string[] {
+  const header = table.markdownHeader ?? table.header;
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, column) => (column === 0 ? '---' : '---:')).join('|')}|`,
+    ...table.rows.map((line) => `| ${line.join(' | ')} |`),
+  ];
+}
+
+/** Prints the tables as plain text, then again as Markdown, each block with the machine line. */
+export function printTables(machine: string, tables: Table[]): void {
+  const shown = tables.filter((table) => table.rows.length > 0);
+  if (shown.length === 0) return;
+  console.log('');
+  console.log(machine);
+  for (const [index, table] of shown.entries()) {
+    if (index > 0) console.log('');
+    if (table.title) console.log(table.title);
+    if (table.note) console.log(table.note);
+    console.log('');
+    for (const line of plainLines(table)) console.log(line);
+  }
+  console.log('');
+  console.log('Markdown:');
+  console.log('');
+  for (const table of shown) {
+    if (table.title) {
+      console.log(`**${table.title}**${table.note ? ` ${table.note}` : ''}`);
+      console.log('');
+    }
+    for (const line of markdownLines(table)) console.log(line);
+    console.log('');
+  }
+  console.log(`_${machine}_`);
+}
+
+export async function machineInfo(slipway: Slipway | undefined): Promise<string> {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
+  let engine = 'unknown';
+  if (slipway) {
+    engine = await slipway.runtime.docker
+      .version()
+      .then((version) => version.Version)
+      .catch(() => 'unknown');
+  }
+  return `Machine: nproc ${os.availableParallelism()}, ${cpu}, ${memGb} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, Docker engine ${engine}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slipway and the engine objects of the bench instance
+
+/** Starts Slipway in-process as instance `bench` on 127.0.0.1 with a free port, logging warnings only. */
+export async function startBenchSlipway(): Promise<{ slipway: Slipway; ms: number }> {
+  const log = createLogger('warn');
+  const config = loadConfig({
+    ...process.env,
+    SLIPWAY_PORT: '0',
+    SLIPWAY_HOST: '127.0.0.1',
+    SLIPWAY_INSTANCE: instance,
+    SLIPWAY_LOG_LEVEL: 'warn',
+  });
+  const started = await timed(() => startSlipway(config, log));
+  return { slipway: started.value, ms: started.ms };
+}
+
+/** The base URL of Slipway, after checking it is on loopback (the only place the benchmarks talk to). */
+export function loopbackUrl(slipway: Slipway): URL {
+  const base = new URL(slipway.url);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(base.hostname)) {
+    throw new BenchError(`Slipway listens on ${base.hostname}, not loopback; the benchmark only talks to loopback.`);
+  }
+  return base;
+}
+
+export async function leftoverSandboxObjects(docker: Docker): Promise<string[]> {
+  const filters = labelFilter(instance, { 'org.slipway.role': 'sandbox' });
+  const [containers, networks, volumes] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters } as object),
+  ]);
+  return [
+    ...containers.map((info) => `container ${info.Names[0]?.replace(/^\//, '') ?? info.Id}`),
+    ...networks.map((info) => `network ${info.Name}`),
+    ...(volumes.Volumes ?? []).map((info) => `volume ${info.Name}`),
+  ];
+}
+
+/** Stops every sandbox of the bench instance, whoever started it. */
+export async function stopAllSandboxes(slipway: Slipway): Promise<void> {
+  const sandboxes = await slipway.runtime.driver.list();
+  await Promise.all(sandboxes.map((info) => slipway.runtime.driver.stop(info.sessionId)));
+}
+
+/**
+ * Removes everything the bench instance has in the engine: the sandboxes the benchmark
+ * started through the driver (`active`), Slipway's own (slipway.stop()), any other sandbox
+ * labelled with the instance, and the mirror with its network and volume. Returns the
+ * problems met, including any sandbox container, network or volume still there afterwards.
+ */
+export async function removeBenchObjects(slipway: Slipway, active: Iterable<string>): Promise<string[]> {
+  const problems: string[] = [];
+  const docker = slipway.runtime.docker;
+  await Promise.all([...active].map((sessionId) => slipway.runtime.driver.stop(sessionId).catch(() => undefined)));
+  await slipway.stop().catch((error: unknown) => problems.push(`stopping Slipway failed: ${(error as Error).message}`));
+  // Whatever slipway.stop() did not know about (sandboxes started through the driver).
+  await stopAllSandboxes(slipway).catch((error: unknown) => problems.push(`removing sandboxes failed: ${(error as Error).message}`));
+  await removeMirror(docker, instance).catch((error: unknown) => problems.push(`removing the mirror failed: ${(error as Error).message}`));
+  const left = await leftoverSandboxObjects(docker).catch((error: unknown) => [`(could not list: ${(error as Error).message})`]);
+  if (left.length > 0) problems.push(`left behind in the engine: ${left.join(', ')}`);
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C and failures
+
+export interface Interrupts {
+  readonly interrupted: boolean;
+  /** Throws when Ctrl-C was pressed; call between steps. */
+  checkpoint(): void;
+  /** Waits, ending early on Ctrl-C. */
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) the first time: `onInterrupt` ends whatever the benchmark waits on
+ * (closes the browser or the socket), the engine call in flight finishes, and main cleans up
+ * as after a failure. A second Ctrl-C exits at once without cleaning up.
+ */
+export function handleInterrupts(onInterrupt: () => void = () => undefined): Interrupts {
+  let interrupted = false;
+  const wakers = new Set<() => void>();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      console.error(`\n${signal} again: exiting without cleaning up; containers labelled org.slipway.instance=${instance} may remain.`);
+      process.exit(130);
+    }
+    interrupted = true;
+    console.error(`\n${signal}: stopping the benchmark and cleaning up (press Ctrl-C again to exit at once)…`);
+    onInterrupt();
+    for (const wake of wakers) wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    get interrupted() {
+      return interrupted;
+    },
+    checkpoint: () => {
+      if (interrupted) throw new BenchError('interrupted');
+    },
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        if (interrupted) return resolve();
+        const wake = () => {
+          clearTimeout(timer);
+          wakers.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, ms);
+        wakers.add(wake);
+      }),
+  };
+}
+
+/** One sentence on stderr; a stack excerpt only for errors that are not the benchmark's own. */
+export function reportFailure(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`Benchmark failed: ${message}`);
+  if (!(error instanceof BenchError) && error instanceof Error && error.stack) console.error(error.stack.split('\n').slice(1, 6).join('\n'));
+}
+
+/** Runs main and exits with its code; anything main lets escape is reported in one sentence. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`Benchmark failed: ${(error as Error)?.message ?? String(error)}`);
+      process.exit(1);
+    },
+  );
+}
