@@ -7,7 +7,8 @@
  *   node bench/startup.ts [--runs N]
  */
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../tests/support/chromium.ts';
 import type { Slipway } from '../server/main.ts';
 import {
   BenchError,
@@ -32,7 +33,6 @@ const lessonPath = 'en/hello-world/';
 const prompt = 'root@node1';
 const pageTimeoutMs = 120_000;
 const runTimeoutMs = 30_000;
-const chromiumPath = '/usr/bin/chromium';
 
 function parseRuns(argv: string[]): number {
   return parseCountOption(argv, { name: 'runs', defaultValue: 5, min: 1, max: 100, usage: 'Usage: node bench/startup.ts [--runs N]   (default 5)' });
@@ -72,24 +72,9 @@ function printResults(machine: string): void {
 // ---------------------------------------------------------------------------------------------
 // Browser
 
-async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: chromiumPath,
-    // Ctrl-C is ours: Playwright's own handler would exit the process before cleaning up.
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      // Belt and braces for the network rule: no host name but localhost (and 127.0.0.1) resolves.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-    ],
-  });
+function launchBrowser(): Promise<Browser> {
+  // Ctrl-C is ours: Playwright's own handler would exit the process before cleaning up.
+  return launchChromium({ handleSignals: false });
 }
 
 /** Waits until the page's terminal is attached and shows the shell prompt. */

@@ -7,7 +7,8 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
 import { loopbackContext, typeCommand, waitForReady, waitForStep, waitForTerminal } from './support/browser.ts';
@@ -36,21 +37,7 @@ beforeAll(async () => {
   slipway = await startTestSlipway();
   const host = new URL(slipway.url).hostname;
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`Slipway listens on ${host}, not loopback.`);
-  // The launch flags of bench/startup.ts.
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      // The network rule: no host name but localhost (and 127.0.0.1) resolves.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-    ],
-  });
+  browser = await launchChromium();
   ({ context, blocked } = await loopbackContext(browser));
   page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
