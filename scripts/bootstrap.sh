@@ -15,11 +15,13 @@ is_root() { [ "$(id -u)" = 0 ]; }
 has_apt() { command -v apt-get >/dev/null 2>&1; }
 apt_updated=""
 apt_install() {
+  local log="$state_dir/apt.log"
   if [ -z "$apt_updated" ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$log" 2>&1 || { tail -n 5 "$log" >&2; die "apt-get update failed (full output in .slipway/apt.log)."; }
     apt_updated=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l apt-get install -y -qq --no-install-recommends "$@" >>"$log" 2>&1 \
+    || { tail -n 5 "$log" >&2; die "installing $* failed (full output in .slipway/apt.log)."; }
 }
 
 # --- Node.js 22 ----------------------------------------------------------------------------
