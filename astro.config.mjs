@@ -2,9 +2,13 @@
 import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
 
+// Tests build lesson folders of their own into a scratch folder (tests/lesson-build.int.test.ts).
+const scratch = process.env.SLIPWAY_BUILD_SCRATCH;
+
 export default defineConfig({
   srcDir: './site',
-  outDir: './dist',
+  outDir: scratch ? `${scratch}/dist` : './dist',
+  ...(scratch ? { cacheDir: `${scratch}/cache` } : {}),
   publicDir: './site/public',
   integrations: [mdx()],
   trailingSlash: 'ignore',
