@@ -9,6 +9,7 @@ import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { prepareSandboxes } from '../server/main.ts';
 import { connectEngine } from '../server/sandbox/docker/engine.ts';
+import { labelKeys } from '../server/sandbox/docker/labels.ts';
 import { removeMirror } from '../server/sandbox/docker/mirror.ts';
 import { leftovers } from './support/leftovers.ts';
 
@@ -18,7 +19,24 @@ declare module 'vitest' {
   }
 }
 
+/** Removes what earlier test runs left when they were killed before their teardown. */
+async function removeEarlierRuns(): Promise<void> {
+  const docker = connectEngine();
+  const filters = { label: [labelKeys.instance] };
+  const earlier = (labels: Record<string, string> | null | undefined) => (labels?.[labelKeys.instance] ?? '').startsWith('test-');
+  for (const info of await docker.listContainers({ all: true, filters })) {
+    if (earlier(info.Labels)) await docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined);
+  }
+  for (const info of await docker.listNetworks({ filters })) {
+    if (earlier(info.Labels)) await docker.getNetwork(info.Id).remove().catch(() => undefined);
+  }
+  for (const info of (await docker.listVolumes({ filters } as object)).Volumes ?? []) {
+    if (earlier(info.Labels)) await docker.getVolume(info.Name).remove().catch(() => undefined);
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await removeEarlierRuns();
   const instance = `test-${randomBytes(3).toString('hex')}`;
   const config = loadConfig({ ...process.env, SLIPWAY_INSTANCE: instance });
   await prepareSandboxes(config, createLogger('info'));
