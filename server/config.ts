@@ -44,6 +44,9 @@ export const configSchema = z.object({
   SLIPWAY_IDLE_MINUTES: integer(1, 24 * 60)
     .default(30)
     .describe('A sandbox with no open terminal for this long is removed.'),
+  SLIPWAY_HEARTBEAT_SECONDS: integer(1, 3600)
+    .default(30)
+    .describe('How often terminal sockets are pinged; a socket that misses one answer is closed.'),
   SLIPWAY_CHECK_TIMEOUT_MS: integer(100, 120000).default(10000).describe('Longest a lesson check may run.'),
   SLIPWAY_INSTANCE: z
     .string()

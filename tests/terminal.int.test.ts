@@ -12,6 +12,7 @@ import { createLogger } from '../server/log.ts';
 import type { Slipway } from '../server/main.ts';
 import { DockerDriver } from '../server/sandbox/docker/driver.ts';
 import { SessionManager } from '../server/sessions/session-manager.ts';
+import { labelKeys } from '../server/sandbox/docker/labels.ts';
 import { flowControl } from '../server/terminal/protocol.ts';
 import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
 import { startTestSlipway } from './support/slipway.ts';
@@ -30,6 +31,14 @@ afterAll(async () => {
   terminal?.socket.close();
   await slipway.stop();
 });
+
+/** The session id of a learner's sandbox, from the labels on its container. */
+async function sessionOf(server: Slipway, learnerId: string): Promise<string> {
+  const [container] = await server.runtime.docker.listContainers({ filters: { label: [`${labelKeys.learner}=${learnerId}`] } });
+  const sessionId = container?.Labels[labelKeys.session];
+  if (!sessionId) throw new Error(`learner ${learnerId} has no sandbox`);
+  return sessionId;
+}
 
 const ready = (t: TestTerminal) => t.waitForMessage('status', (message) => message.phase === 'ready', 60000);
 
@@ -131,10 +140,9 @@ describe('terminal socket', () => {
   });
 
   it('ends the shell when its terminal closes, and says so when the learner exits', async () => {
-    const [sandbox] = await slipway.runtime.driver.list();
-    expect(sandbox).toBeDefined();
+    const sessionId = await sessionOf(slipway, learner);
     const shells = async () => {
-      const result = await slipway.runtime.driver.run(sandbox!.sessionId, 'node1', 'pgrep -c -x bash || true', 5000);
+      const result = await slipway.runtime.driver.run(sessionId, 'node1', 'pgrep -c -x bash || true', 5000);
       return Number(result.output.trim());
     };
     const before = await shells();
@@ -163,6 +171,25 @@ describe('terminal socket', () => {
     const unknown = openTerminal(slipway.url, { learnerId: newLearnerId(), lesson: 'en/no-such-lesson' });
     const error = await unknown.waitForMessage('error');
     expect(error.code).toBe('UNKNOWN_LESSON');
+  });
+
+  it('closes a socket that stops answering pings, and its shell with it', async () => {
+    const quick = await startTestSlipway({ SLIPWAY_HEARTBEAT_SECONDS: '1' });
+    try {
+      const learnerId = newLearnerId();
+      const silent = openTerminal(quick.url, { learnerId });
+      await ready(silent);
+      const sessionId = await sessionOf(quick, learnerId);
+      const shells = async () => Number((await quick.runtime.driver.run(sessionId, 'node1', 'pgrep -c -x bash || true', 5000)).output.trim());
+      expect(await shells()).toBe(1);
+      // A peer that has gone away: its socket still exists, but nothing it receives is read.
+      silent.socket.pause();
+      await expect.poll(shells, { timeout: 15000, interval: 500 }).toBe(0);
+      silent.socket.resume();
+      expect((await silent.closed).code).not.toBe(1000);
+    } finally {
+      await quick.stop();
+    }
   });
 
   it('tells the learner in one sentence when the server is full', async () => {

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sirv from 'sirv';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { LessonCatalog } from '../../lessons/schema.ts';
 import type { Logger } from '../log.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
@@ -22,6 +22,8 @@ export interface AppOptions {
   sessions: SessionManager;
   checkTimeoutMs: number;
   log: Logger;
+  /** How often sockets are pinged; one missed answer ends the socket. */
+  heartbeatMs?: number;
 }
 
 export interface App {
@@ -55,6 +57,21 @@ export function createApp(options: AppOptions): App {
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxInputFrameBytes + 1024 });
+  // Heartbeat: a socket that has not answered the previous ping is dead (a laptop that went
+  // to sleep, a dropped Wi-Fi); ending it ends its shell and lets the sandbox go idle. The
+  // pings also keep proxies from closing quiet terminals.
+  const alive = new WeakSet<WebSocket>();
+  const heartbeat = setInterval(() => {
+    for (const client of wss.clients) {
+      if (!alive.has(client)) {
+        client.terminate();
+        continue;
+      }
+      alive.delete(client);
+      client.ping();
+    }
+  }, options.heartbeatMs ?? 30_000);
+  heartbeat.unref();
   server.on('upgrade', (request, socket, head) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const refuse = (status: number, reason: string) => {
@@ -69,6 +86,8 @@ export function createApp(options: AppOptions): App {
     const cols = clampInt(url.searchParams.get('cols'), terminalLimits.minCols, terminalLimits.maxCols, 80);
     const rows = clampInt(url.searchParams.get('rows'), terminalLimits.minRows, terminalLimits.maxRows, 24);
     wss.handleUpgrade(request, socket, head, (ws) => {
+      alive.add(ws);
+      ws.on('pong', () => alive.add(ws));
       bridgeTerminal(
         ws,
         { learnerId, lessonId, cols, rows },
@@ -89,6 +108,7 @@ export function createApp(options: AppOptions): App {
         });
       }),
     close: async () => {
+      clearInterval(heartbeat);
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();

@@ -129,6 +129,10 @@ export function startLessonPage(): void {
     message: onMessage,
     closed: (willRetry) => {
       window.slipway!.ready = false;
+      if (checkButton) {
+        checkButton.disabled = false;
+        checkButton.textContent = checkButton.dataset.label ?? '';
+      }
       if (willRetry) {
         setStatus(statusLine, strings.status.reconnecting, 'info');
         notice(strings.status.reconnecting);
@@ -144,9 +148,10 @@ export function startLessonPage(): void {
   });
   view.onResize((cols, rows) => connection.send({ type: 'resize', cols, rows }));
   checkButton?.addEventListener('click', () => {
+    // Not connected (yet, or any more): the checks run by themselves once the shell is back.
+    if (!connection.send({ type: 'check' })) return;
     checkButton.disabled = true;
     checkButton.textContent = checkButton.dataset.busyLabel ?? '';
-    connection.send({ type: 'check' });
   });
   makeCommandsClickable(view, connection, strings);
   view.notice(strings.status.connecting);
