@@ -3,12 +3,11 @@
  * internal network of its own (which the mirror joins) and one container per node, each
  * with its own volume for the inner /var/lib/docker.
  */
-import { randomUUID } from 'node:crypto';
-import { PassThrough, type Duplex } from 'node:stream';
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
-import { engineUnavailable, idempotent, isEngineUnreachable, statusOf, type Docker } from './engine.ts';
+import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
+import { openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
 
@@ -25,7 +24,6 @@ export interface DockerDriverOptions {
   engineTimeoutMs?: number;
 }
 
-const maxRunOutput = 64 * 1024;
 
 /**
  * Capabilities of a sandbox node: Docker's default set (which the inner engine hands to the
@@ -201,110 +199,11 @@ export class DockerDriver implements SandboxDriver {
     return this.#docker.getContainer(this.#containerName(sessionId, node));
   }
 
-  #missing(error: unknown, node: string): unknown {
-    const status = statusOf(error);
-    if (status === 404 || status === 409) {
-      return new SlipwayError('SANDBOX_MISSING', `Your sandbox node ${node} is gone (it was stopped or removed). Reload the page to get a new one.`, {
-        cause: error,
-      });
-    }
-    if (isEngineUnreachable(error)) return engineUnavailable(error);
-    return error;
+  openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell> {
+    return openShellInNode(this.#container(sessionId, node), node, options, (command) => this.run(sessionId, node, command, 5000));
   }
 
-  async openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell> {
-    const pidFile = `/run/slipway-shell-${randomUUID()}.pid`;
-    let stream: Duplex;
-    let exec;
-    try {
-      exec = await this.#container(sessionId, node).exec({
-        Cmd: ['/bin/sh', '-c', `echo $$ > ${pidFile}; cd /root; exec /bin/bash -l`],
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: true,
-        Env: ['TERM=xterm-256color', 'COLORTERM=truecolor', 'LANG=C.UTF-8'],
-      });
-      stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
-    } catch (error) {
-      throw this.#missing(error, node);
-    }
-    const startedExec = exec;
-    const resize = async (cols: number, rows: number) => {
-      await startedExec.resize({ w: cols, h: rows }).catch((error: unknown) => {
-        // A resize that races the shell's start or end is harmless.
-        if (statusOf(error) !== 404 && statusOf(error) !== 409 && statusOf(error) !== 500) throw error;
-      });
-    };
-    await resize(options.cols, options.rows);
-    const exited = new Promise<number | null>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        startedExec
-          .inspect()
-          .then((info) => resolve(info.ExitCode ?? null))
-          .catch(() => resolve(null));
-      };
-      stream.on('end', finish);
-      stream.on('close', finish);
-      stream.on('error', finish);
-    });
-    let closed = false;
-    const close = async () => {
-      if (closed) return;
-      closed = true;
-      // Ending the attach stream does not end the process; the shell is told to hang up.
-      await this.run(sessionId, node, `[ -f ${pidFile} ] && kill -HUP "$(cat ${pidFile})" 2>/dev/null; rm -f ${pidFile}`, 5000).catch(() => undefined);
-      stream.destroy();
-    };
-    return { stream, resize, close, exited };
-  }
-
-  async run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
-    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-    let stream: Duplex;
-    let exec;
-    try {
-      exec = await this.#container(sessionId, node).exec({
-        // coreutils' timeout ends the command inside the node even if this side goes away.
-        Cmd: ['timeout', '-k', '2', String(seconds), 'sh', '-c', command],
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-      });
-      stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
-    } catch (error) {
-      throw this.#missing(error, node);
-    }
-    const sink = new PassThrough();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    sink.on('data', (chunk: Buffer) => {
-      if (size < maxRunOutput) chunks.push(chunk);
-      size += chunk.length;
-    });
-    this.#docker.modem.demuxStream(stream, sink, sink);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        stream.destroy();
-        resolve();
-      }, (seconds + 5) * 1000);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      stream.on('end', done);
-      stream.on('close', done);
-      stream.on('error', done);
-    });
-    const info = await exec.inspect().catch(() => undefined);
-    const exitCode = info?.Running ? null : (info?.ExitCode ?? null);
-    return {
-      exitCode,
-      output: Buffer.concat(chunks).toString('utf8').slice(0, maxRunOutput),
-      timedOut: exitCode === 124 || exitCode === null,
-    };
+  run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
+    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs);
   }
 }
