@@ -15,7 +15,8 @@ import { SessionManager } from '../server/sessions/session-manager.ts';
 import { labelKeys } from '../server/sandbox/docker/labels.ts';
 import { flowControl } from '../server/terminal/protocol.ts';
 import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
-import { startTestSlipway } from './support/slipway.ts';
+import { startTestSlipway, testInstance } from './support/slipway.ts';
+import { objectName } from '../server/sandbox/docker/labels.ts';
 
 let slipway: Slipway;
 const learner = newLearnerId();
@@ -159,6 +160,26 @@ describe('terminal socket', () => {
     const exit = await leaving.waitForMessage('exit');
     expect(exit.code).toBe(3);
     expect((await leaving.closed).code).toBe(1000);
+  });
+
+  it('tells the learner when their node vanishes, and gives them a new sandbox on reconnect', async () => {
+    const learnerId = newLearnerId();
+    const first = openTerminal(slipway.url, { learnerId });
+    await ready(first);
+    const oldSession = await sessionOf(slipway, learnerId);
+    await slipway.runtime.docker.getContainer(objectName(testInstance(), oldSession, 'node1')).remove({ force: true });
+    const exit = await first.waitForMessage('exit', () => true, 15000);
+    expect(exit.type).toBe('exit');
+    await first.closed;
+    const second = openTerminal(slipway.url, { learnerId });
+    await ready(second);
+    expect(second.messages.some((message) => message.type === 'status' && message.phase === 'starting')).toBe(true);
+    const newSession = await sessionOf(slipway, learnerId);
+    expect(newSession).not.toBe(oldSession);
+    second.type('echo fresh-$((40+2))\r');
+    await second.waitFor(() => second.output().includes('fresh-42'), 10000, 'the new shell');
+    second.socket.close();
+    await slipway.runtime.driver.stop(oldSession);
   });
 
   it('refuses other origins, missing learner ids and unknown lessons', async () => {
