@@ -30,7 +30,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof SlipwayError || (error instanceof Error && /not built/.test(error.message))) {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    const port = process.env.SLIPWAY_PORT ?? '8080';
+    const why = code === 'EADDRINUSE' ? 'is already in use' : 'needs more privileges than this user has';
+    process.stderr.write(`slipway: port ${port} ${why}: stop what uses it, or choose another with SLIPWAY_PORT.\n`);
+  } else if (error instanceof ConfigError || error instanceof SlipwayError || (error instanceof Error && /not built/.test(error.message))) {
     process.stderr.write(`slipway: ${error.message}\n`);
   } else {
     process.stderr.write(`slipway: could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -11,6 +11,8 @@ interface Strings {
   errors: Record<string, string>;
   run: string;
   runTitle: string;
+  done: string;
+  notDone: string;
 }
 
 declare global {
@@ -20,7 +22,7 @@ declare global {
   }
 }
 
-function updateSteps(results: StepResult[], showHints: boolean): void {
+function updateSteps(results: StepResult[], showHints: boolean, strings: Strings): void {
   const panel = document.querySelector<HTMLElement>('[data-steps]');
   if (!panel) return;
   let firstFailed = true;
@@ -44,7 +46,7 @@ function updateSteps(results: StepResult[], showHints: boolean): void {
         output.hidden = !show || result.output === '';
       }
     }
-    if (state) state.textContent = item.dataset.state === 'done' ? 'done' : 'not done';
+    if (state) state.textContent = item.dataset.state === 'done' ? strings.done : strings.notDone;
   }
   const allDone = panel.querySelector<HTMLElement>('[data-all-done]');
   if (allDone) allDone.hidden = !results.every((result) => result.done);
@@ -109,7 +111,7 @@ export function startLessonPage(): void {
         break;
       }
       case 'checks':
-        updateSteps(message.results, message.trigger === 'button');
+        updateSteps(message.results, message.trigger === 'button', strings);
         if (checkButton && message.trigger === 'button') {
           checkButton.disabled = false;
           checkButton.textContent = checkButton.dataset.label ?? '';
