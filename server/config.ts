@@ -47,6 +47,9 @@ export const configSchema = z.object({
   SLIPWAY_HEARTBEAT_SECONDS: integer(1, 3600)
     .default(30)
     .describe('How often terminal sockets are pinged; a socket that misses one answer is closed.'),
+  SLIPWAY_RESUME_SECONDS: integer(0, 24 * 3600)
+    .default(120)
+    .describe('How long a shell whose socket closed (reload, dropped connection) waits to be taken over.'),
   SLIPWAY_CHECK_TIMEOUT_MS: integer(100, 120000).default(10000).describe('Longest a lesson check may run.'),
   SLIPWAY_INSTANCE: z
     .string()

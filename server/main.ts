@@ -81,6 +81,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     sessions,
     checkTimeoutMs: config.SLIPWAY_CHECK_TIMEOUT_MS,
     heartbeatMs: config.SLIPWAY_HEARTBEAT_SECONDS * 1000,
+    resumeGraceMs: config.SLIPWAY_RESUME_SECONDS * 1000,
     log,
   });
   const url = await app.listen(config.SLIPWAY_PORT, config.SLIPWAY_HOST);

@@ -111,11 +111,18 @@ describe('the Hello World lesson in a browser', () => {
     await snap('3-images');
   });
 
-  it('keeps the progress across a reload', async () => {
+  it('keeps the progress and the screen across a reload', async () => {
+    await typeCommand(page, 'cd /tmp && echo before-the-reload');
+    await waitForTerminal(page, /^before-the-reload$/m, 10_000);
     const start = performance.now();
     await page.reload();
     await waitForReady(page, prompt, 30_000);
     console.log(`reload to ready terminal (sandbox reused): ${Math.round(performance.now() - start)} ms`);
+    // The same shell, with what it printed before the reload.
+    await waitForTerminal(page, 'Hello from Slipway!', 10_000);
+    await waitForTerminal(page, /^before-the-reload$/m, 10_000);
+    await typeCommand(page, 'echo "still in $PWD"');
+    await waitForTerminal(page, 'still in /tmp', 10_000);
     await waitForStep(page, 'run-hello-world', 'done', 15_000);
     await waitForStep(page, 'list-images', 'done', 15_000);
     expect(await page.locator('[data-step-id="find-exited-container"]').getAttribute('data-state')).not.toBe('done');

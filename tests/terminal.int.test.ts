@@ -23,7 +23,7 @@ const learner = newLearnerId();
 let terminal: TestTerminal;
 
 beforeAll(async () => {
-  slipway = await startTestSlipway();
+  slipway = await startTestSlipway({ SLIPWAY_RESUME_SECONDS: '2' });
   terminal = openTerminal(slipway.url, { learnerId: learner, origin: new URL(slipway.url).origin });
   await terminal.waitForMessage('status', (message) => message.phase === 'ready', 60000);
 });
@@ -146,12 +146,16 @@ describe('terminal socket', () => {
       const result = await slipway.runtime.driver.run(sessionId, 'node1', 'pgrep -c -x bash || true', 5000);
       return Number(result.output.trim());
     };
+    // Shells of sockets closed by earlier tests end once their 2-second grace period is over.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     const before = await shells();
     const extra = openTerminal(slipway.url, { learnerId: learner });
     await ready(extra);
     expect(await shells()).toBe(before + 1);
     extra.socket.close();
     await extra.closed;
+    // Kept for the grace period (a reload would take it back), then ended.
+    expect(await shells()).toBe(before + 1);
     await expect.poll(shells, { timeout: 10000 }).toBe(before);
 
     const leaving = openTerminal(slipway.url, { learnerId: learner });
@@ -182,6 +186,53 @@ describe('terminal socket', () => {
     await slipway.runtime.driver.stop(oldSession);
   });
 
+  it('lets a dropped terminal take its shell back, with exactly the output it missed', async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const learnerId = newLearnerId();
+    const first = openTerminal(slipway.url, { learnerId });
+    await ready(first);
+    const shell = await first.waitForMessage('shell');
+    expect(shell).toMatchObject({ resumed: false, reset: false });
+    first.type('cd /tmp; (sleep 1; echo printed-while-away) &\r');
+    await first.waitFor(() => first.output().includes('[1]'), 10000, 'the background job');
+    const received = shell.offset + first.outputBytes();
+    first.socket.terminate(); // no close handshake, as when a laptop sleeps
+    await first.closed;
+    await sleep(1500);
+
+    const second = openTerminal(slipway.url, { learnerId, resume: { shellId: shell.id, offset: received } });
+    await ready(second);
+    expect(await second.waitForMessage('shell')).toMatchObject({ id: shell.id, resumed: true, reset: false, offset: received });
+    await second.waitFor(() => second.output().includes('printed-while-away'), 10000, 'output from while the socket was gone');
+    expect(second.output()).not.toContain('cd /tmp;');
+    second.type('echo "in $PWD"\r');
+    await second.waitFor(() => second.output().includes('in /tmp\r\n'), 10000, 'the same shell');
+    second.socket.terminate();
+    await second.closed;
+
+    // A reloaded page has nothing: it gets the whole screen.
+    const third = openTerminal(slipway.url, { learnerId, resume: { shellId: shell.id, offset: 0 } });
+    await ready(third);
+    expect(await third.waitForMessage('shell')).toMatchObject({ id: shell.id, resumed: true, offset: 0 });
+    await third.waitFor(() => third.output().includes('in /tmp\r\n') && third.output().includes('cd /tmp;'), 10000, 'the replay');
+    third.socket.close();
+    await third.closed;
+
+    // Nobody else can take it.
+    const stranger = openTerminal(slipway.url, { learnerId: newLearnerId(), resume: { shellId: shell.id, offset: 0 } });
+    const strangers = await stranger.waitForMessage('shell', () => true, 60000);
+    expect(strangers.resumed).toBe(false);
+    expect(strangers.id).not.toBe(shell.id);
+    stranger.socket.close();
+
+    // Once the grace period is over, the shell is gone and a new one starts.
+    await sleep(3000);
+    const late = openTerminal(slipway.url, { learnerId, resume: { shellId: shell.id, offset: 0 } });
+    const lates = await late.waitForMessage('shell');
+    expect(lates.resumed).toBe(false);
+    late.socket.close();
+  });
+
   it('refuses other origins, missing learner ids and unknown lessons', async () => {
     const foreign = openTerminal(slipway.url, { learnerId: newLearnerId(), origin: 'http://evil.example' });
     expect((await foreign.closed).code).not.toBe(1000);
@@ -195,7 +246,7 @@ describe('terminal socket', () => {
   });
 
   it('closes a socket that stops answering pings, and its shell with it', async () => {
-    const quick = await startTestSlipway({ SLIPWAY_HEARTBEAT_SECONDS: '1' });
+    const quick = await startTestSlipway({ SLIPWAY_HEARTBEAT_SECONDS: '1', SLIPWAY_RESUME_SECONDS: '1' });
     try {
       const learnerId = newLearnerId();
       const silent = openTerminal(quick.url, { learnerId });

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { SessionManager } from '../sessions/session-manager.ts';
 import { bridgeTerminal } from '../terminal/bridge.ts';
+import { ShellRegistry } from '../terminal/live-shell.ts';
 import { maxInputFrameBytes, terminalLimits, terminalPath } from '../terminal/protocol.ts';
 import { ensureLearnerId, readLearnerId } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
@@ -24,6 +25,8 @@ export interface AppOptions {
   log: Logger;
   /** How often sockets are pinged; one missed answer ends the socket. */
   heartbeatMs?: number;
+  /** How long a shell whose socket closed waits to be resumed. */
+  resumeGraceMs?: number;
 }
 
 export interface App {
@@ -56,6 +59,7 @@ export function createApp(options: AppOptions): App {
     });
   });
 
+  const shells = new ShellRegistry();
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxInputFrameBytes + 1024 });
   // Heartbeat: a socket that has not answered the previous ping is dead (a laptop that went
   // to sleep, a dropped Wi-Fi); ending it ends its shell and lets the sandbox go idle. The
@@ -85,13 +89,23 @@ export function createApp(options: AppOptions): App {
     const lessonId = url.searchParams.get('lesson') ?? '';
     const cols = clampInt(url.searchParams.get('cols'), terminalLimits.minCols, terminalLimits.maxCols, 80);
     const rows = clampInt(url.searchParams.get('rows'), terminalLimits.minRows, terminalLimits.maxRows, 24);
+    const resumeId = url.searchParams.get('resume');
+    const resume = resumeId ? { shellId: resumeId, offset: clampInt(url.searchParams.get('offset'), 0, Number.MAX_SAFE_INTEGER, 0) } : undefined;
     wss.handleUpgrade(request, socket, head, (ws) => {
       alive.add(ws);
       ws.on('pong', () => alive.add(ws));
       bridgeTerminal(
         ws,
-        { learnerId, lessonId, cols, rows },
-        { sessions: options.sessions, driver: options.driver, catalog: options.catalog, checkTimeoutMs: options.checkTimeoutMs, log },
+        { learnerId, lessonId, cols, rows, resume },
+        {
+          sessions: options.sessions,
+          driver: options.driver,
+          catalog: options.catalog,
+          shells,
+          resumeGraceMs: options.resumeGraceMs ?? 120_000,
+          checkTimeoutMs: options.checkTimeoutMs,
+          log,
+        },
       );
     });
   });

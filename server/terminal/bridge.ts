@@ -1,15 +1,16 @@
 /**
- * One terminal WebSocket: attaches a login shell in the learner's sandbox to the socket,
- * with flow control, resize, and the lesson's checks (on connect, after each command,
- * and on the learner's request).
+ * One terminal WebSocket: attaches a login shell in the learner's sandbox to the socket
+ * (a new one, or the learner's shell whose socket dropped), with flow control, resize, and
+ * the lesson's checks (on connect, after each command, and on the learner's request).
  */
 import type { WebSocket, RawData } from 'ws';
 import type { LessonCatalog } from '../../lessons/schema.ts';
 import type { Logger } from '../log.ts';
 import { toSlipwayError } from '../errors.ts';
 import { runChecks } from '../checks/run-checks.ts';
-import type { SandboxDriver, Shell } from '../sandbox/driver.ts';
+import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { Session, SessionManager } from '../sessions/session-manager.ts';
+import { LiveShell, type ShellRegistry } from './live-shell.ts';
 import { CommandFinishedDetector } from './osc133.ts';
 import {
   flowControl,
@@ -24,6 +25,9 @@ export interface BridgeContext {
   sessions: SessionManager;
   driver: SandboxDriver;
   catalog: LessonCatalog;
+  shells: ShellRegistry;
+  /** How long a shell waits for a new socket after its socket closed. */
+  resumeGraceMs: number;
   checkTimeoutMs: number;
   log: Logger;
 }
@@ -33,6 +37,8 @@ export interface TerminalRequest {
   lessonId: string;
   cols: number;
   rows: number;
+  /** A shell to take over, and how much of its output the browser already has. */
+  resume?: { shellId: string; offset: number } | undefined;
 }
 
 /** Wait after a command finishes before checking, so that a burst of prompts checks once. */
@@ -56,9 +62,10 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
     ws.close(1008, 'UNKNOWN_LESSON');
     return;
   }
+  const node = lesson.nodes[0] ?? 'node1';
 
   let session: Session | undefined;
-  let shell: Shell | undefined;
+  let live: LiveShell | undefined;
   let closed = false;
   const pendingInput: Buffer[] = [];
   // Resizes are engine calls; input that follows one waits for it, in order.
@@ -69,6 +76,15 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   // Flow control: bytes sent to the browser that its terminal has not yet parsed.
   let unacked = 0;
   let paused = false;
+  const sendOutput = (chunk: Buffer) => {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(chunk, { binary: true });
+    unacked += chunk.length;
+    if (!paused && unacked > flowControl.high && live) {
+      paused = true;
+      live.shell.stream.pause();
+    }
+  };
 
   // Checks: one run at a time; a request during a run queues one more.
   let checking = false;
@@ -110,12 +126,12 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         send({ type: 'error', code: 'BAD_MESSAGE', message: `Input frames are limited to ${maxInputFrameBytes} bytes.`, fatal: false });
         return;
       }
-      if (!shell) pendingInput.push(buffer);
+      if (!live) pendingInput.push(buffer);
       else if (resizesInFlight > 0) {
         // Keystrokes typed after a resize must see the new size (think `stty size`).
-        const target = shell;
-        ordered = ordered.then(() => void target.stream.write(buffer));
-      } else shell.stream.write(buffer);
+        const target = live;
+        ordered = ordered.then(() => void target.shell.stream.write(buffer));
+      } else live.shell.stream.write(buffer);
       return;
     }
     if (buffer.length > maxControlFrameBytes) {
@@ -131,11 +147,11 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
     switch (message.type) {
       case 'resize':
         size = { cols: message.cols, rows: message.rows };
-        if (shell) {
-          const target = shell;
+        if (live) {
+          const target = live;
           resizesInFlight += 1;
           ordered = ordered
-            .then(() => target.resize(message.cols, message.rows))
+            .then(() => target.shell.resize(message.cols, message.rows))
             .catch((error: unknown) => log.warn('resize failed', { error }))
             .finally(() => {
               resizesInFlight -= 1;
@@ -144,9 +160,9 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         break;
       case 'ack':
         unacked = Math.max(0, unacked - message.bytes);
-        if (paused && unacked < flowControl.low && shell) {
+        if (paused && unacked < flowControl.low && live) {
           paused = false;
-          shell.stream.resume();
+          live.shell.stream.resume();
         }
         break;
       case 'check':
@@ -161,8 +177,21 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   ws.on('close', () => {
     closed = true;
     clearTimeout(debounce);
-    if (shell) void shell.close();
-    if (session) context.sessions.detach(session);
+    if (!session) return;
+    const owned = session;
+    const release = () => context.sessions.detach(owned);
+    if (!live) return release();
+    const shell = live;
+    if (!shell.running) {
+      context.shells.delete(shell);
+      return release();
+    }
+    // Keep the shell for a new socket (a reload, a dropped connection); end it if none comes.
+    shell.detach(context.resumeGraceMs, () => {
+      context.shells.delete(shell);
+      void shell.close();
+      release();
+    });
   });
 
   void (async () => {
@@ -174,36 +203,49 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         return;
       }
       log = log.child({ session: session.id });
-      send({ type: 'status', phase: 'attaching', message: 'Opening a shell…' });
-      const opened = await context.driver.openShell(session.id, lesson.nodes[0] ?? 'node1', size);
-      if (closed) {
-        await opened.close();
-        return;
+      const owner = { learnerId: request.learnerId, sessionId: session.id, node };
+      const resumed = request.resume ? context.shells.take(request.resume.shellId, owner) : undefined;
+      let opened: LiveShell;
+      if (resumed) {
+        opened = resumed;
+        // The shell was counted as attached while it waited; this socket now holds that count.
+        context.sessions.detach(session);
+      } else {
+        send({ type: 'status', phase: 'attaching', message: 'Opening a shell…' });
+        opened = new LiveShell(await context.driver.openShell(session.id, node, size), owner);
+        context.shells.add(opened);
+        if (closed) {
+          context.shells.delete(opened);
+          await opened.close();
+          return;
+        }
       }
-      shell = opened;
-      if (size.cols !== request.cols || size.rows !== request.rows) await shell.resize(size.cols, size.rows);
+      live = opened;
       const detector = new CommandFinishedDetector();
-      shell.stream.on('data', (chunk: Buffer) => {
-        if (ws.readyState !== ws.OPEN) return;
-        ws.send(chunk, { binary: true });
-        unacked += chunk.length;
-        if (!paused && unacked > flowControl.high) {
-          paused = true;
-          opened.stream.pause();
-        }
-        if (detector.push(chunk) > 0) {
-          clearTimeout(debounce);
-          debounce = setTimeout(() => void check('command'), checkDebounceMs);
-        }
+      opened.attach({
+        output: (chunk) => {
+          sendOutput(chunk);
+          if (detector.push(chunk) > 0) {
+            clearTimeout(debounce);
+            debounce = setTimeout(() => void check('command'), checkDebounceMs);
+          }
+        },
+        exited: (code) => {
+          if (closed) return;
+          send({ type: 'exit', code });
+          ws.close(1000, 'shell exited');
+        },
       });
-      void shell.exited.then((code) => {
-        if (closed) return;
-        send({ type: 'exit', code });
-        ws.close(1000, 'shell exited');
-      });
-      for (const input of pendingInput.splice(0)) shell.stream.write(input);
+      // What the browser is missing: exactly the rest after its offset, or a fresh screen.
+      const missed = resumed && request.resume ? opened.ring.since(request.resume.offset) : undefined;
+      const replay = resumed ? (missed ? { data: missed, offset: request.resume!.offset } : opened.ring.replay()) : undefined;
+      send({ type: 'shell', id: opened.id, resumed: Boolean(resumed), reset: Boolean(resumed && !missed), offset: replay?.offset ?? opened.ring.end });
+      if (replay && replay.data.length > 0) sendOutput(replay.data);
+      if (!paused) opened.shell.stream.resume();
+      await opened.shell.resize(size.cols, size.rows);
+      for (const input of pendingInput.splice(0)) opened.shell.stream.write(input);
       send({ type: 'status', phase: 'ready', message: 'Ready.' });
-      log.info('terminal attached');
+      log.info(resumed ? 'terminal resumed' : 'terminal attached', { shell: opened.id.slice(0, 8) });
       void check('connect');
     } catch (error) {
       fail(error);

@@ -62,6 +62,19 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     trigger: z.enum(['connect', 'command', 'button']),
     results: z.array(stepResultSchema),
   }),
+  /**
+   * Which shell this socket is attached to. `resumed`: an earlier socket's shell, taken over.
+   * `reset`: clear the screen first, the replay that follows starts afresh. `offset`: where in
+   * the shell's output the binary frames that follow begin (send it back as `offset` with
+   * `resume=<id>` on reconnect to get exactly what was missed).
+   */
+  z.object({
+    type: z.literal('shell'),
+    id: z.string(),
+    resumed: z.boolean(),
+    reset: z.boolean(),
+    offset: z.number().int().nonnegative(),
+  }),
   /** The shell ended (the learner typed `exit`); the browser may reconnect for a new one. */
   z.object({ type: z.literal('exit'), code: z.number().int().nullable() }),
   z.object({ type: z.literal('pong') }),
@@ -97,5 +110,9 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   return parseWith(serverMessageSchema, text);
 }
 
-/** The path the terminal socket is served on; the lesson id goes in the `lesson` query parameter. */
+/**
+ * The path the terminal socket is served on. Query parameters: `lesson` (lesson id), `cols`
+ * and `rows` (initial size), and to take over a shell whose socket dropped, `resume` (its id)
+ * and `offset` (bytes of its output already received).
+ */
 export const terminalPath = '/ws/terminal';

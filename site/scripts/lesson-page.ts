@@ -121,6 +121,10 @@ export function startLessonPage(): void {
         setStatus(statusLine, strings.status.exited, 'info');
         view.notice(strings.status.exited);
         break;
+      case 'shell':
+        // A replay that starts afresh: clear the screen first (RIS, in the output's own order).
+        if (message.reset) view.write('\x1bc');
+        break;
       case 'pong':
         break;
     }

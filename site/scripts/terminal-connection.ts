@@ -23,6 +23,9 @@ export class TerminalConnection {
   #retries = 0;
   #fatal = false;
   #shellExited = false;
+  /** The shell this page is attached to, kept across reloads of this tab, and its output so far. */
+  #shellId: string | undefined;
+  #received = 0;
   readonly #lessonId: string;
   readonly #events: ConnectionEvents;
   readonly #size: () => { cols: number; rows: number };
@@ -31,6 +34,11 @@ export class TerminalConnection {
     this.#lessonId = lessonId;
     this.#size = size;
     this.#events = events;
+    this.#shellId = sessionStorage.getItem(this.#storageKey) ?? undefined;
+  }
+
+  get #storageKey(): string {
+    return `slipway:shell:${this.#lessonId}`;
   }
 
   get shellExited(): boolean {
@@ -42,6 +50,10 @@ export class TerminalConnection {
     const { cols, rows } = this.#size();
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const query = new URLSearchParams({ lesson: this.#lessonId, cols: String(cols), rows: String(rows) });
+    if (this.#shellId) {
+      query.set('resume', this.#shellId);
+      query.set('offset', String(this.#received));
+    }
     const socket = new WebSocket(`${scheme}//${location.host}${terminalPath}?${query}`);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
@@ -52,11 +64,22 @@ export class TerminalConnection {
         const message = parsed.message;
         if (message.type === 'status' && message.phase === 'ready') this.#retries = 0;
         if (message.type === 'error' && message.fatal) this.#fatal = true;
-        if (message.type === 'exit') this.#shellExited = true;
+        if (message.type === 'exit') {
+          this.#shellExited = true;
+          this.#shellId = undefined;
+          this.#received = 0;
+          sessionStorage.removeItem(this.#storageKey);
+        }
+        if (message.type === 'shell') {
+          this.#shellId = message.id;
+          this.#received = message.offset;
+          sessionStorage.setItem(this.#storageKey, message.id);
+        }
         this.#events.message(message);
         return;
       }
       const data = new Uint8Array(event.data as ArrayBuffer);
+      this.#received += data.length;
       this.#events.output(data, () => this.#parsed(data.length));
     });
     socket.addEventListener('close', () => {

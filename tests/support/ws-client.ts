@@ -25,12 +25,16 @@ export function newLearnerId(): string {
 
 export function openTerminal(
   baseUrl: string,
-  options: { lesson?: string; learnerId?: string; origin?: string; cols?: number; rows?: number } = {},
+  options: { lesson?: string; learnerId?: string; origin?: string; cols?: number; rows?: number; resume?: { shellId: string; offset: number } } = {},
 ): TestTerminal {
   const url = new URL(terminalPath, baseUrl.replace(/^http/, 'ws'));
   url.searchParams.set('lesson', options.lesson ?? 'en/hello-world');
   url.searchParams.set('cols', String(options.cols ?? 80));
   url.searchParams.set('rows', String(options.rows ?? 24));
+  if (options.resume) {
+    url.searchParams.set('resume', options.resume.shellId);
+    url.searchParams.set('offset', String(options.resume.offset));
+  }
   const headers: Record<string, string> = {};
   if (options.learnerId) headers.cookie = learnerCookie(options.learnerId);
   if (options.origin) headers.origin = options.origin;

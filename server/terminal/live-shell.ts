@@ -1,0 +1,102 @@
+/**
+ * A learner's shell that outlives its WebSocket for a while: when the socket drops (a
+ * laptop sleeps, Wi-Fi changes, the page reloads) the shell is kept, paused, and the next
+ * socket of the same learner can take it over and get back the output it missed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Shell } from '../sandbox/driver.ts';
+import { OutputRing } from './output-ring.ts';
+
+/** Where a shell's output goes while a socket is attached. */
+export interface ShellSink {
+  output(chunk: Buffer): void;
+  exited(code: number | null): void;
+}
+
+export interface ShellOwner {
+  learnerId: string;
+  sessionId: string;
+  node: string;
+}
+
+/** Output kept per shell for replay. */
+export const replayBytes = 256 * 1024;
+
+export class LiveShell {
+  readonly id = randomUUID();
+  readonly shell: Shell;
+  readonly owner: ShellOwner;
+  readonly ring = new OutputRing(replayBytes);
+  #sink: ShellSink | undefined;
+  #running = true;
+  #graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(shell: Shell, owner: ShellOwner) {
+    this.shell = shell;
+    this.owner = owner;
+    shell.stream.on('data', (chunk: Buffer) => {
+      this.ring.push(chunk);
+      this.#sink?.output(chunk);
+    });
+    void shell.exited.then((code) => {
+      this.#running = false;
+      clearTimeout(this.#graceTimer);
+      this.#sink?.exited(code);
+    });
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  get attached(): boolean {
+    return this.#sink !== undefined;
+  }
+
+  /** Output now goes to `sink`. The caller resumes the stream when its flow control allows. */
+  attach(sink: ShellSink): void {
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.#sink = sink;
+  }
+
+  /** No socket: pause the shell's output and end the shell if nobody takes it within `graceMs`. */
+  detach(graceMs: number, expire: () => void): void {
+    this.#sink = undefined;
+    this.shell.stream.pause();
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(expire, graceMs);
+    this.#graceTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#graceTimer);
+    this.#sink = undefined;
+    await this.shell.close();
+  }
+}
+
+/** The detached shells waiting to be resumed, by id. */
+export class ShellRegistry {
+  readonly #shells = new Map<string, LiveShell>();
+
+  add(live: LiveShell): void {
+    this.#shells.set(live.id, live);
+  }
+
+  delete(live: LiveShell): void {
+    if (this.#shells.get(live.id) === live) this.#shells.delete(live.id);
+  }
+
+  /** The shell with this id, if it belongs to this owner, still runs, and no socket has it. */
+  take(id: string, owner: ShellOwner): LiveShell | undefined {
+    const live = this.#shells.get(id);
+    if (!live || live.attached || !live.running) return undefined;
+    const same = live.owner.learnerId === owner.learnerId && live.owner.sessionId === owner.sessionId && live.owner.node === owner.node;
+    return same ? live : undefined;
+  }
+
+  get size(): number {
+    return this.#shells.size;
+  }
+}
