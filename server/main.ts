@@ -59,8 +59,8 @@ export interface Slipway {
 }
 
 export interface StartOptions {
-  /** Remove sandboxes an earlier run of this installation left behind (default true). */
-  removeOrphans?: boolean;
+  /** Take back (or remove) the sandboxes an earlier run of this installation left (default true). */
+  recover?: boolean;
 }
 
 export async function startSlipway(config: Config, log: Logger, options: StartOptions = {}): Promise<Slipway> {
@@ -71,8 +71,10 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     { maxSandboxes: config.SLIPWAY_MAX_SANDBOXES, idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000 },
     log,
   );
-  const orphans = options.removeOrphans === false ? 0 : await sessions.removeOrphans();
-  if (orphans > 0) log.info('removed sandboxes left by an earlier run', { count: orphans });
+  if (options.recover !== false) {
+    const { adopted, removed } = await sessions.recover();
+    if (adopted + removed > 0) log.info('sandboxes left by an earlier run', { adopted, removed });
+  }
   const app = createApp({
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,

@@ -18,6 +18,10 @@ export interface SandboxSpec {
 export interface SandboxInfo {
   sessionId: string;
   nodes: string[];
+  /** The learner the sandbox was started for, when known (to take it back after a restart). */
+  learnerId?: string | undefined;
+  /** Whether every node runs. */
+  running?: boolean | undefined;
 }
 
 export interface ShellOptions {

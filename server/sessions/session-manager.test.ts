@@ -257,17 +257,32 @@ describe('SessionManager', () => {
     expect(driver.sandboxes.size).toBe(0);
   });
 
-  it('removes orphans and only orphans', async () => {
+  it('takes back running sandboxes of an earlier run and removes the rest', async () => {
     const driver = new MemoryDriver();
-    driver.adopt({ sessionId: 'orphan-1', learnerId: 'gone', nodes: ['node1'] });
-    driver.adopt({ sessionId: 'orphan-2', learnerId: 'gone-too', nodes: ['node1', 'node2'] });
+    driver.adopt({ sessionId: 'kept', learnerId: 'learner-b', nodes: ['node1'] });
+    driver.adopt({ sessionId: 'crashed', learnerId: 'learner-c', nodes: ['node1'] });
+    driver.stopped.add('crashed');
+    driver.adopt({ sessionId: 'anonymous', learnerId: '', nodes: ['node1'] });
     const sessions = manager(driver);
     const mine = await sessions.acquire('learner-a', ['node1'], noProgress);
-    expect(await sessions.removeOrphans()).toBe(2);
-    expect([...driver.sandboxes.keys()]).toEqual([mine.id]);
-    expect(driver.callsTo('stop').map((call) => call.sessionId).sort()).toEqual(['orphan-1', 'orphan-2']);
-    expect(await sessions.removeOrphans()).toBe(0);
+    driver.adopt({ sessionId: 'second-of-a', learnerId: 'learner-a', nodes: ['node1'] });
+    expect(await sessions.recover()).toEqual({ adopted: 1, removed: 3 });
+    expect([...driver.sandboxes.keys()].sort()).toEqual(['kept', mine.id].sort());
+    expect(driver.callsTo('stop').map((call) => call.sessionId).sort()).toEqual(['anonymous', 'crashed', 'second-of-a']);
+    const taken = await sessions.acquire('learner-b', ['node1'], noProgress);
+    expect(taken.id).toBe('kept');
+    expect(driver.callsTo('start')).toHaveLength(1);
+    expect(await sessions.recover()).toEqual({ adopted: 0, removed: 0 });
     expect(await sessions.acquire('learner-a', ['node1'], noProgress)).toBe(mine);
+  });
+
+  it('removes an adopted sandbox that stays idle', async () => {
+    const driver = new MemoryDriver();
+    driver.adopt({ sessionId: 'kept', learnerId: 'learner-b', nodes: ['node1'] });
+    const sessions = manager(driver, { idleMs: 30 });
+    await sessions.recover();
+    await sleep(100);
+    expect(driver.sandboxes.has('kept')).toBe(false);
   });
 
   it('does not hand out a session whose idle timer ended it during the lookup', async () => {

@@ -124,12 +124,28 @@ export class SessionManager {
     await this.#driver.stop(session.id).catch((error: unknown) => this.#log.error('removing sandbox failed', { session: session.id, error }));
   }
 
-  /** Removes sandboxes left by an earlier run of this installation (their learners are unknown now). */
-  async removeOrphans(): Promise<number> {
+  /**
+   * Takes back the sandboxes an earlier run of this installation left running (after a crash
+   * or a restart that kept them), so their learners find them again; removes the ones that
+   * are broken or whose learner is unknown or already has a sandbox.
+   */
+  async recover(): Promise<{ adopted: number; removed: number }> {
     const known = new Set([...this.#byLearner.values()].map((session) => session.id));
-    const orphans = (await this.#driver.list()).filter((info) => !known.has(info.sessionId));
-    await Promise.all(orphans.map((info) => this.#driver.stop(info.sessionId)));
-    return orphans.length;
+    let adopted = 0;
+    let removed = 0;
+    for (const info of await this.#driver.list()) {
+      if (known.has(info.sessionId)) continue;
+      if (info.learnerId && info.running && !this.#byLearner.has(info.learnerId) && this.size < this.#options.maxSandboxes) {
+        const session: Session = { id: info.sessionId, learnerId: info.learnerId, nodes: info.nodes, progress: new Map(), attached: 0, idleTimer: undefined };
+        this.#byLearner.set(info.learnerId, session);
+        this.#scheduleIdle(session);
+        adopted += 1;
+      } else {
+        await this.#driver.stop(info.sessionId);
+        removed += 1;
+      }
+    }
+    return { adopted, removed };
   }
 
   async shutdown(): Promise<void> {

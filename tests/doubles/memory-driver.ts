@@ -28,6 +28,8 @@ export class MemoryDriver implements SandboxDriver {
   /** Running sandboxes by session id. */
   readonly sandboxes = new Map<string, SandboxSpec>();
   readonly calls: DriverCall[] = [];
+  /** Sandboxes that still exist but whose nodes no longer run (a crashed node). */
+  readonly stopped = new Set<string>();
   readonly #startDelayMs: number;
   readonly #isRunningDelayMs: number;
 
@@ -103,7 +105,12 @@ export class MemoryDriver implements SandboxDriver {
 
   async list(): Promise<SandboxInfo[]> {
     this.calls.push({ method: 'list' });
-    return [...this.sandboxes.values()].map((spec) => ({ sessionId: spec.sessionId, nodes: [...spec.nodes] }));
+    return [...this.sandboxes.values()].map((spec) => ({
+      sessionId: spec.sessionId,
+      nodes: [...spec.nodes],
+      learnerId: spec.learnerId,
+      running: !this.stopped.has(spec.sessionId),
+    }));
   }
 
   #require(sessionId: string, node: string): void {

@@ -17,5 +17,5 @@ export async function startTestSlipway(env: Record<string, string> = {}): Promis
     SLIPWAY_LOG_LEVEL: 'warn',
     ...env,
   });
-  return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), { removeOrphans: false });
+  return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), { recover: false });
 }

@@ -185,14 +185,17 @@ export class DockerDriver implements SandboxDriver {
     const containers = await this.#engine(() =>
       this.#docker.listContainers({ all: true, filters: labelFilter(this.#options.instance, { [labelKeys.role]: 'sandbox' }) }),
     );
-    const bySession = new Map<string, string[]>();
+    const bySession = new Map<string, { sessionId: string; nodes: string[]; learnerId: string | undefined; running: boolean }>();
     for (const info of containers) {
       const sessionId = info.Labels[labelKeys.session];
       const node = info.Labels[labelKeys.node];
       if (!sessionId || !node) continue;
-      bySession.set(sessionId, [...(bySession.get(sessionId) ?? []), node]);
+      const entry = bySession.get(sessionId) ?? { sessionId, nodes: [] as string[], learnerId: info.Labels[labelKeys.learner], running: true };
+      entry.nodes.push(node);
+      entry.running &&= info.State === 'running';
+      bySession.set(sessionId, entry);
     }
-    return [...bySession].map(([sessionId, nodes]) => ({ sessionId, nodes: nodes.sort() }));
+    return [...bySession.values()].map((entry) => ({ ...entry, nodes: entry.nodes.sort() }));
   }
 
   #container(sessionId: string, node: string) {
