@@ -15,11 +15,10 @@ import {
   BenchError,
   handleInterrupts,
   instance,
-  machineInfo,
+  finishRun,
   median,
   mib,
   parseCountOption,
-  printTables,
   removeBenchObjects,
   reportFailure,
   runMain,
@@ -196,14 +195,7 @@ async function main(): Promise<number> {
     if (interrupts.interrupted) return 130; // after the cleanup below
     reportFailure(error);
   } finally {
-    const machine = await machineInfo(slipway);
-    await cleanup();
-    const shown = tables(results);
-    if (!failed) printTables(machine, shown);
-    else if (shown.length > 0) {
-      console.error(interrupts.interrupted ? 'Measurements taken before the interruption:' : 'Measurements taken before the failure:');
-      printTables(machine, shown);
-    }
+    await finishRun(slipway, cleanup, () => tables(results), { failed, interrupted: interrupts.interrupted });
   }
   return failed ? 1 : 0;
 }

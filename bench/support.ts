@@ -264,6 +264,26 @@ export function handleInterrupts(onInterrupt: () => void = () => undefined): Int
 }
 
 /** One sentence on stderr; a stack excerpt only for errors that are not the benchmark's own. */
+/**
+ * The end of a benchmark run: the machine line, cleanup, then the tables, including those
+ * measured before a failure or Ctrl-C.
+ */
+export async function finishRun(
+  slipway: Slipway | undefined,
+  cleanup: () => Promise<void>,
+  shown: () => Table[],
+  outcome: { failed: boolean; interrupted: boolean },
+): Promise<void> {
+  const machine = await machineInfo(slipway);
+  await cleanup();
+  const tables = shown();
+  if (!outcome.failed) printTables(machine, tables);
+  else if (tables.length > 0) {
+    console.error(outcome.interrupted ? 'Measurements taken before the interruption:' : 'Measurements taken before the failure:');
+    printTables(machine, tables);
+  }
+}
+
 export function reportFailure(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`Benchmark failed: ${message}`);

@@ -117,12 +117,12 @@ describe('terminal socket', () => {
     flood.type('\x03');
     flood.send({ type: 'ack', bytes: flood.outputBytes() });
     const mark = flood.outputBytes();
-    flood.type('echo flood-over\r');
+    flood.type('echo flood-$((1+1))-over\r');
     // Acknowledge as we go, as the browser does, until the prompt is back.
     await flood.waitFor(
       () => {
         flood.send({ type: 'ack', bytes: Math.max(1, flood.outputBytes() - mark) });
-        return flood.output().includes('flood-over\r\n');
+        return flood.output().includes('flood-2-over\r\n');
       },
       30000,
       'the prompt after Ctrl-C',
@@ -193,7 +193,7 @@ describe('terminal socket', () => {
     await ready(first);
     const shell = await first.waitForMessage('shell');
     expect(shell).toMatchObject({ resumed: false, reset: false });
-    first.type('cd /tmp; (sleep 1; echo printed-while-away) &\r');
+    first.type('cd /tmp; (sleep 1; echo printed-while-$((1+1))-away) &\r');
     await first.waitFor(() => first.output().includes('[1]'), 10000, 'the background job');
     const received = shell.offset + first.outputBytes();
     first.socket.terminate(); // no close handshake, as when a laptop sleeps
@@ -203,7 +203,7 @@ describe('terminal socket', () => {
     const second = openTerminal(slipway.url, { learnerId, resume: { shellId: shell.id, offset: received } });
     await ready(second);
     expect(await second.waitForMessage('shell')).toMatchObject({ id: shell.id, resumed: true, reset: false, offset: received });
-    await second.waitFor(() => second.output().includes('printed-while-away'), 10000, 'output from while the socket was gone');
+    await second.waitFor(() => second.output().includes('printed-while-2-away'), 10000, 'output from while the socket was gone');
     expect(second.output()).not.toContain('cd /tmp;');
     second.type('echo "in $PWD"\r');
     await second.waitFor(() => second.output().includes('in /tmp\r\n'), 10000, 'the same shell');

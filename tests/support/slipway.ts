@@ -2,13 +2,14 @@
 import { inject } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
-import { startSlipway, type Slipway } from '../../server/main.ts';
+import { startSlipway, type Slipway, type StartOptions } from '../../server/main.ts';
 
 export function testInstance(): string {
   return inject('instance');
 }
 
-export async function startTestSlipway(env: Record<string, string> = {}): Promise<Slipway> {
+/** Starts a server for this run's instance; by default it leaves other files' sandboxes alone. */
+export async function startTestSlipway(env: Record<string, string> = {}, options: StartOptions = { recover: false }): Promise<Slipway> {
   const config = loadConfig({
     ...process.env,
     SLIPWAY_INSTANCE: testInstance(),
@@ -17,5 +18,5 @@ export async function startTestSlipway(env: Record<string, string> = {}): Promis
     SLIPWAY_LOG_LEVEL: 'warn',
     ...env,
   });
-  return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), { recover: false });
+  return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), options);
 }
