@@ -64,7 +64,7 @@ describe('sandbox', () => {
     expect(result.output).not.toContain('slipway-');
   });
 
-  it('runs with limits and without privileges or host mounts', async () => {
+  it('runs with limits, as an unprivileged user, without host mounts', async () => {
     const info = await slipway.runtime.docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
     expect(info.HostConfig.Privileged).toBe(false);
     expect(info.HostConfig.Memory).toBeGreaterThan(0);
@@ -73,7 +73,10 @@ describe('sandbox', () => {
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.HostConfig.CapAdd?.sort()).toEqual([...sandboxCapabilities].sort());
     expect(info.HostConfig.Binds ?? []).toEqual([]);
-    expect(info.Mounts.map((mount) => [mount.Type, mount.Destination])).toEqual([['volume', '/var/lib/docker']]);
+    expect(info.Mounts.map((mount) => [mount.Type, mount.Destination])).toEqual([['volume', '/home/learner/.local/share/docker']]);
+    expect(info.Config.User).toBe('1000:1000');
+    expect(info.HostConfig.CapAdd).not.toContain('SYS_ADMIN');
+    expect(info.HostConfig.CapAdd).not.toContain('NET_ADMIN');
     expect(info.HostConfig.OomKillDisable ?? false).toBe(false);
   });
 

@@ -26,19 +26,20 @@ export interface DockerDriverOptions {
 
 
 /**
- * Capabilities of a sandbox node: Docker's default set (which the inner engine hands to the
- * learner's containers) plus SYS_ADMIN and NET_ADMIN for the inner engine's mounts, cgroups,
- * bridges and iptables. Everything else stays out, in particular the ones that reach the host
- * kernel: DAC_READ_SEARCH (open_by_handle_at reads host files), SYS_MODULE, SYS_RAWIO,
- * SYS_TIME, SYSLOG, BPF, PERFMON, MAC_ADMIN, AUDIT_CONTROL and SYS_RESOURCE. Measured: with
- * this set, `docker run`, volumes, networks, build, push and a registry all work inside;
- * `docker run --privileged` inside does not (the device cgroup refuses it).
+ * Capabilities of a sandbox node: Docker's default set and nothing more. The node's Docker
+ * engine runs rootless (see images/sandbox/entrypoint.sh), so it needs neither SYS_ADMIN nor
+ * NET_ADMIN on the host: those it has only inside its own user namespace.
  */
 export const sandboxCapabilities = [
   'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE',
   'NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP',
-  'SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'IPC_LOCK', 'IPC_OWNER', 'SYS_NICE', 'LINUX_IMMUTABLE',
 ] as const;
+
+/** The unprivileged user the node runs as; every exec into the node uses it too. */
+export const sandboxUser = '1000:1000';
+
+/** Where the node's rootless engine keeps its images and containers: the node's own volume. */
+const sandboxDataRoot = '/home/learner/.local/share/docker';
 
 export class DockerDriver implements SandboxDriver {
   readonly #docker: Docker;
@@ -117,22 +118,27 @@ export class DockerDriver implements SandboxDriver {
       name,
       Image: this.#options.sandboxImage,
       Hostname: node,
+      User: sandboxUser,
       Labels: nodeLabels,
       Env: [`SLIPWAY_NODE=${node}`],
       HostConfig: {
-        // No --privileged: only the capabilities a nested dockerd and its containers use
-        // (see sandboxCapabilities), no seccomp/AppArmor profile (nested containers need
-        // mount, unshare, pivot_root), and a cgroup namespace of its own.
+        // No --privileged and no root: the node runs as an unprivileged user with Docker's
+        // default capabilities. rootlesskit needs to create user namespaces (seccomp
+        // unconfined), nested containers need to mount a fresh procfs (no masked /proc
+        // paths) and slirp4netns needs a TUN device.
         CapDrop: ['ALL'],
         CapAdd: [...sandboxCapabilities],
         SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+        MaskedPaths: [],
+        ReadonlyPaths: [],
+        Devices: [{ PathOnHost: '/dev/net/tun', PathInContainer: '/dev/net/tun', CgroupPermissions: 'rwm' }],
         CgroupnsMode: 'private',
         Init: true,
         Memory: memory,
         MemorySwap: memory,
         NanoCpus: Math.round(this.#options.cpus * 1e9),
         PidsLimit: this.#options.pids,
-        Mounts: [{ Type: 'volume', Source: volume, Target: '/var/lib/docker' }],
+        Mounts: [{ Type: 'volume', Source: volume, Target: sandboxDataRoot }],
         NetworkMode: network,
         ExtraHosts: [`mirror:${mirrorIp}`],
         ...(this.#options.runtime ? { Runtime: this.#options.runtime } : {}),
@@ -144,8 +150,8 @@ export class DockerDriver implements SandboxDriver {
 
   async #waitForEngine(sessionId: string, node: string): Promise<void> {
     const seconds = Math.ceil((this.#options.engineTimeoutMs ?? 60000) / 1000);
-    const probe = 'until curl -sf --unix-socket /var/run/docker.sock http://engine/_ping >/dev/null 2>&1; do sleep 0.05; done';
-    const result = await this.run(sessionId, node, probe, seconds * 1000);
+    const probe = 'until curl -sf --unix-socket "$XDG_RUNTIME_DIR/docker.sock" http://engine/_ping >/dev/null 2>&1; do sleep 0.05; done';
+    const result = await runInNode(this.#docker, this.#container(sessionId, node), node, probe, seconds * 1000, { enter: false });
     if (result.exitCode !== 0) {
       const logs = await this.#docker
         .getContainer(this.#containerName(sessionId, node))
@@ -203,10 +209,11 @@ export class DockerDriver implements SandboxDriver {
   }
 
   openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell> {
-    return openShellInNode(this.#container(sessionId, node), node, options, (command) => this.run(sessionId, node, command, 5000));
+    const container = this.#container(sessionId, node);
+    return openShellInNode(container, node, options, (command) => runInNode(this.#docker, container, node, command, 5000, { enter: false }));
   }
 
   run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
-    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs);
+    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: true });
   }
 }

@@ -23,15 +23,31 @@ function explain(error: unknown, node: string): unknown {
   return error;
 }
 
-/** Runs `command` with `sh -c` in the node; the output of stdout and stderr together, capped. */
-export async function runInNode(docker: Docker, container: Dockerode.Container, node: string, command: string, timeoutMs: number): Promise<RunResult> {
+/** Every exec runs as the node's unprivileged user, never as root (see docs/security.md). */
+const execUser = '1000:1000';
+/** Enters the node's rootless namespaces, where the learner's engine and files are. */
+const enter = '/usr/local/bin/slipway-enter';
+
+/**
+ * Runs `command` with `sh -c` in the node, as the learner sees it (`enter`) or in the node's
+ * own namespaces (probes, signals); the output of stdout and stderr together, capped.
+ */
+export async function runInNode(
+  docker: Docker,
+  container: Dockerode.Container,
+  node: string,
+  command: string,
+  timeoutMs: number,
+  options: { enter: boolean },
+): Promise<RunResult> {
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   let stream: Duplex;
   let exec: Dockerode.Exec;
   try {
     exec = await container.exec({
       // coreutils' timeout ends the command inside the node even if this side goes away.
-      Cmd: ['timeout', '-k', '2', String(seconds), 'sh', '-c', command],
+      Cmd: ['timeout', '-k', '2', String(seconds), ...(options.enter ? [enter] : []), 'sh', '-c', command],
+      User: execUser,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -77,12 +93,13 @@ export async function openShellInNode(
   options: ShellOptions,
   run: (command: string) => Promise<unknown>,
 ): Promise<Shell> {
-  const pidFile = `/run/slipway-shell-${randomUUID()}.pid`;
+  const pidFile = `/home/learner/.run/slipway-shell-${randomUUID()}.pid`;
   let stream: Duplex;
   let exec: Dockerode.Exec;
   try {
     exec = await container.exec({
-      Cmd: ['/bin/sh', '-c', `echo $$ > ${pidFile}; cd /root; exec /bin/bash -l`],
+      Cmd: ['/bin/sh', '-c', `echo $$ > ${pidFile}; cd "$HOME"; exec ${enter} /bin/bash -l`],
+      User: execUser,
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
