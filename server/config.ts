@@ -40,7 +40,7 @@ export const configSchema = z.object({
     .string()
     .min(1)
     .optional()
-    .describe('OCI runtime for sandbox nodes, e.g. sysbox-runc, which adds a user namespace (see docs/security.md).'),
+    .describe('OCI runtime for sandbox nodes (engine default when unset), e.g. a Kata runtime for a VM boundary.'),
   SLIPWAY_IDLE_MINUTES: integer(1, 24 * 60)
     .default(30)
     .describe('A sandbox with no open terminal for this long is removed.'),

@@ -1,7 +1,7 @@
 /**
  * Sandboxes as Docker-in-Docker containers on the local engine. One session gets an
  * internal network of its own (which the mirror joins) and one container per node, each
- * with its own volume for the inner /var/lib/docker.
+ * with its own volume for its rootless Docker engine's data.
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
