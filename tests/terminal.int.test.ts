@@ -52,8 +52,8 @@ describe('terminal socket', () => {
   });
 
   it('is a root shell in the learner\'s node', async () => {
-    terminal.type('echo "I am $(id -un) on $(hostname), $((6*7))"\r');
-    await terminal.waitFor(() => terminal.output().includes('I am root on node1, 42'), 10000, 'the echo');
+    terminal.type('echo "I am $(id -un) on $(hostname) in $PWD, $((6*7))"\r');
+    await terminal.waitFor(() => terminal.output().includes('I am root on node1 in /home/learner, 42'), 10000, 'the echo');
   });
 
   it('follows resizes and refuses absurd ones without closing', async () => {

@@ -5,4 +5,5 @@
 set -eu
 child_pid_file="$XDG_RUNTIME_DIR/rk/child_pid"
 [ -s "$child_pid_file" ] || { echo "slipway-enter: the node's engine has not started yet" >&2; exit 125; }
-exec nsenter -U -m -n --preserve-credentials -t "$(cat "$child_pid_file")" "$@"
+# --wd keeps the working directory (entering a mount namespace would otherwise reset it to /).
+exec nsenter -U -m -n --preserve-credentials --wd="$PWD" -t "$(cat "$child_pid_file")" "$@"
