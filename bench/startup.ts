@@ -13,7 +13,6 @@ import type { Slipway } from '../server/main.ts';
 import {
   BenchError,
   handleInterrupts,
-  instance,
   loopbackUrl,
   machineInfo,
   median,
@@ -218,7 +217,6 @@ async function main(): Promise<number> {
   const checkpoint = interrupts.checkpoint;
 
   try {
-    console.log(`Starting Slipway (instance '${instance}'); the first time on a machine this builds the images (about a minute)…`);
     const started = await startBenchSlipway();
     slipway = started.slipway;
     checkpoint();

@@ -151,6 +151,7 @@ export async function machineInfo(slipway: Slipway | undefined): Promise<string>
 
 /** Starts Slipway in-process as instance `bench` on 127.0.0.1 with a free port, logging warnings only. */
 export async function startBenchSlipway(): Promise<{ slipway: Slipway; ms: number }> {
+  console.log(`Starting Slipway (instance '${instance}'); the first time on a machine this builds the images (about a minute)…`);
   const log = createLogger('warn');
   const config = loadConfig({
     ...process.env,

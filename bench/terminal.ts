@@ -15,7 +15,6 @@ import { learnerCookie, newLearnerId } from '../tests/support/ws-client.ts';
 import {
   BenchError,
   handleInterrupts,
-  instance,
   loopbackUrl,
   finishRun,
   median,
@@ -343,7 +342,6 @@ async function main(): Promise<number> {
   const checkpoint = interrupts.checkpoint;
 
   try {
-    console.log(`Starting Slipway (instance '${instance}'); the first time on a machine this builds the images (about a minute)…`);
     const started = await startBenchSlipway();
     slipway = started.slipway;
     checkpoint();
