@@ -95,8 +95,4 @@ export class ShellRegistry {
     const same = live.owner.learnerId === owner.learnerId && live.owner.sessionId === owner.sessionId && live.owner.node === owner.node;
     return same ? live : undefined;
   }
-
-  get size(): number {
-    return this.#shells.size;
-  }
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
-import { openShellInNode, runInNode } from './exec.ts';
+import { openShellInNode, runInNode, sandboxUser } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
 
@@ -24,7 +24,6 @@ export interface DockerDriverOptions {
   engineTimeoutMs?: number;
 }
 
-
 /**
  * Capabilities of a sandbox node: Docker's default set and nothing more. The node's Docker
  * engine runs rootless (see images/sandbox/entrypoint.sh), so it needs neither SYS_ADMIN nor
@@ -34,9 +33,6 @@ export const sandboxCapabilities = [
   'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE',
   'NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP',
 ] as const;
-
-/** The unprivileged user the node runs as; every exec into the node uses it too. */
-export const sandboxUser = '1000:1000';
 
 /** Where the node's rootless engine keeps its images and containers: the node's own volume. */
 const sandboxDataRoot = '/home/learner/.local/share/docker';

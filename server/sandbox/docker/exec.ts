@@ -23,8 +23,11 @@ function explain(error: unknown, node: string): unknown {
   return error;
 }
 
-/** Every exec runs as the node's unprivileged user, never as root (see docs/security.md). */
-const execUser = '1000:1000';
+/**
+ * The unprivileged user a node runs as. Every exec into the node uses it too, never root:
+ * nothing in a node may be the host's root (see docs/security.md).
+ */
+export const sandboxUser = '1000:1000';
 /** Enters the node's rootless namespaces, where the learner's engine and files are. */
 const enter = '/usr/local/bin/slipway-enter';
 
@@ -47,7 +50,7 @@ export async function runInNode(
     exec = await container.exec({
       // coreutils' timeout ends the command inside the node even if this side goes away.
       Cmd: ['timeout', '-k', '2', String(seconds), ...(options.enter ? [enter] : []), 'sh', '-c', command],
-      User: execUser,
+      User: sandboxUser,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -93,13 +96,13 @@ export async function openShellInNode(
   options: ShellOptions,
   run: (command: string) => Promise<unknown>,
 ): Promise<Shell> {
-  const pidFile = `/home/learner/.run/slipway-shell-${randomUUID()}.pid`;
+  const pidFile = `"$XDG_RUNTIME_DIR/slipway-shell-${randomUUID()}.pid"`;
   let stream: Duplex;
   let exec: Dockerode.Exec;
   try {
     exec = await container.exec({
       Cmd: ['/bin/sh', '-c', `echo $$ > ${pidFile}; cd "$HOME"; exec ${enter} /bin/bash -l`],
-      User: execUser,
+      User: sandboxUser,
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
