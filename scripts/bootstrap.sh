@@ -81,6 +81,20 @@ elif ! engine_up; then
   fi
 fi
 
+# --- /dev/net/tun, for the sandboxes' rootless network (slirp4netns) -----------------------
+# A node runs as an unprivileged user and opens the TUN device; Docker gives the container the
+# host's device mode. Distributions with udev make it 0666 (opening it grants nothing without
+# CAP_NET_ADMIN in a namespace of one's own); minimal and container hosts may leave it 0600.
+if [ ! -c /dev/net/tun ] || [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  if is_root; then
+    say "making /dev/net/tun usable by the sandboxes' unprivileged network helper (mode 0666, as udev sets it)…"
+    [ -c /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
+    chmod 0666 /dev/net/tun
+  else
+    die "sandboxes need /dev/net/tun readable and writable by every user: run 'sudo chmod 0666 /dev/net/tun' (or 'sudo modprobe tun' if it is missing) and run this again."
+  fi
+fi
+
 # --- debootstrap, for the Debian base image built without a registry ----------------------
 if [ ! -x /usr/sbin/debootstrap ] && [ -z "${SLIPWAY_BASE_IMAGE:-}" ]; then
   if is_root && has_apt; then

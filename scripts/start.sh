@@ -6,4 +6,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$slipway_root"
 say "building the site…"
 npx astro build --silent >/dev/null
-exec node server/cli.ts
+# The server runs under a supervisor that starts it again if it dies (server/supervisor.ts).
+exec node server/supervisor.ts

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { SlipwayError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { startSlipway } from './main.ts';
+import { exitConfigError } from './supervise.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -39,6 +40,8 @@ main().catch((error: unknown) => {
     process.stderr.write(`slipway: ${error.message}\n`);
   } else {
     process.stderr.write(`slipway: could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
   }
-  process.exit(1);
+  // Expected: the supervisor (server/supervisor.ts) does not retry what only a person can fix.
+  process.exit(exitConfigError);
 });

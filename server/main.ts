@@ -9,6 +9,7 @@ import { loadCatalog } from './lessons/catalog.ts';
 import { connectEngine, engineUnavailable, type Docker } from './sandbox/docker/engine.ts';
 import { DockerDriver } from './sandbox/docker/driver.ts';
 import { ensureHostFirewall } from './sandbox/docker/firewall.ts';
+import { checkTunDevice } from './sandbox/docker/host-checks.ts';
 import { ensureImages, type ImageSet } from './sandbox/docker/images.ts';
 import { ensureMirror } from './sandbox/docker/mirror.ts';
 import { SessionManager } from './sessions/session-manager.ts';
@@ -28,6 +29,7 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
   } catch (error) {
     throw engineUnavailable(error);
   }
+  await checkTunDevice();
   const images = await ensureImages(docker, log, {
     scratchDir: path.join(config.SLIPWAY_STATE_DIR, 'build'),
     baseImage: config.SLIPWAY_BASE_IMAGE,

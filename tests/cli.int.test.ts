@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../server/config.ts';
+import { exitConfigError } from '../server/supervise.ts';
 import { testInstance } from './support/slipway.ts';
 
 /**
@@ -38,19 +39,19 @@ function expectOneSentence(stderr: string, pattern: RegExp): void {
 describe('slipway command', () => {
   it('names a bad setting', async () => {
     const result = await startCli({ SLIPWAY_PORT: 'eighty' });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(exitConfigError);
     expectOneSentence(result.stderr, /SLIPWAY_PORT="eighty" is not valid/);
   });
 
   it('says the site is not built', async () => {
     const result = await startCli({ SLIPWAY_SITE_DIR: mkdtempSync(path.join(os.tmpdir(), 'slipway-no-site-')) });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(exitConfigError);
     expectOneSentence(result.stderr, /site is not built.*npm run build/);
   });
 
   it('says the engine cannot be reached', async () => {
     const result = await startCli({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(exitConfigError);
     expectOneSentence(result.stderr, /Docker engine cannot be reached/);
   });
 
@@ -60,7 +61,7 @@ describe('slipway command', () => {
     const port = (blocker.address() as AddressInfo).port;
     try {
       const result = await startCli({ SLIPWAY_HOST: '127.0.0.1', SLIPWAY_PORT: String(port) });
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(exitConfigError);
       expectOneSentence(result.stderr, new RegExp(`port ${port} is already in use.*SLIPWAY_PORT`));
     } finally {
       blocker.close();

@@ -41,10 +41,20 @@ function clampInt(value: string | null, min: number, max: number, fallback: numb
   return Math.min(max, Math.max(min, Math.trunc(number)));
 }
 
+/** Whether a Range header names at least one range that sirv can serve without throwing. */
+export function satisfiableRange(header: string): boolean {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match) return false;
+  const [, start, end] = match;
+  if (start === '' && end === '') return false;
+  if (start === '' || end === '') return true;
+  return Number(start) <= Number(end);
+}
+
 export function createApp(options: AppOptions): App {
   const { log } = options;
   const serveStatic = sirv(options.siteDir, { etag: true, dev: false, extensions: ['html'] });
-  const server = http.createServer((request, response) => {
+  const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/api/health') {
       response.setHeader('Content-Type', 'application/json');
@@ -52,11 +62,30 @@ export function createApp(options: AppOptions): App {
       return;
     }
     if (request.method === 'GET' || request.method === 'HEAD') ensureLearnerId(request, response);
+    // sirv throws on a range it cannot satisfy (`bytes=2-1`); such a header is ignored, as
+    // RFC 9110 allows, and the whole file is served.
+    if (request.headers.range !== undefined && !satisfiableRange(request.headers.range)) delete request.headers.range;
     serveStatic(request, response, () => {
       response.statusCode = 404;
       response.setHeader('Content-Type', 'text/plain; charset=utf-8');
       response.end('Not found\n');
     });
+  };
+  const server = http.createServer((request, response) => {
+    // One request's bug answers 500 to that request; it never ends the process.
+    request.on('error', (error) => log.info('request stream failed', { error }));
+    response.on('error', (error) => log.info('response stream failed', { error }));
+    try {
+      handle(request, response);
+    } catch (error) {
+      log.error('request failed', { error, method: request.method, url: request.url?.slice(0, 200) });
+      if (response.headersSent) response.destroy();
+      else {
+        response.statusCode = 500;
+        response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        response.end('Internal server error\n');
+      }
+    }
   });
 
   const shells = new ShellRegistry();
@@ -76,7 +105,10 @@ export function createApp(options: AppOptions): App {
     }
   }, options.heartbeatMs ?? 30_000);
   heartbeat.unref();
+  wss.on('error', (error) => log.error('websocket server failed', { error }));
   server.on('upgrade', (request, socket, head) => {
+    // A peer that resets the connection mid-handshake must not end the process.
+    socket.on('error', (error) => log.info('upgrade socket failed', { error }));
     const url = new URL(request.url ?? '/', 'http://localhost');
     const refuse = (status: number, reason: string) => {
       log.info('websocket refused', { status, reason });
@@ -92,6 +124,9 @@ export function createApp(options: AppOptions): App {
     const resumeId = url.searchParams.get('resume');
     const resume = resumeId ? { shellId: resumeId, offset: clampInt(url.searchParams.get('offset'), 0, Number.MAX_SAFE_INTEGER, 0) } : undefined;
     wss.handleUpgrade(request, socket, head, (ws) => {
+      // ws reports a bad frame (too large, invalid UTF-8, a reserved opcode) as an 'error'
+      // and then closes the socket; without a listener that error would end the process.
+      ws.on('error', (error) => log.info('terminal socket error', { error, learner: learnerId.slice(0, 8) }));
       alive.add(ws);
       ws.on('pong', () => alive.add(ws));
       bridgeTerminal(

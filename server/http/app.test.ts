@@ -1,0 +1,156 @@
+/**
+ * The HTTP server against hostile requests and frames, on a real socket, with an in-memory
+ * sandbox driver: nothing a client sends may end the process, and it answers afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryDriver } from '../../tests/doubles/memory-driver.ts';
+import { createLogger } from '../log.ts';
+import { SessionManager } from '../sessions/session-manager.ts';
+import { maxInputFrameBytes, terminalPath } from '../terminal/protocol.ts';
+import { createApp, satisfiableRange, type App } from './app.ts';
+
+let app: App;
+let port: number;
+const learnerId = randomBytes(16).toString('base64url');
+
+beforeAll(async () => {
+  const siteDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-site-'));
+  writeFileSync(path.join(siteDir, 'index.html'), '<!doctype html><title>Slipway</title><p>hello</p>\n');
+  const log = createLogger('silent');
+  const driver = new MemoryDriver();
+  app = createApp({
+    siteDir,
+    catalog: { 'en/test': { title: 'Test', nodes: ['node1'], steps: [] } },
+    driver,
+    sessions: new SessionManager(driver, { maxSandboxes: 5, idleMs: 60_000 }, log),
+    checkTimeoutMs: 1000,
+    log,
+  });
+  const url = await app.listen(0, '127.0.0.1');
+  port = Number(new URL(url).port);
+});
+
+afterAll(() => app.close());
+
+/** Sends raw bytes and collects everything the server answers until it closes or goes quiet. */
+function raw(bytes: Buffer | string, quietMs = 300): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let timer = setTimeout(() => socket.destroy(), quietMs * 10);
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), quietMs);
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.write(bytes);
+  });
+}
+
+/** A WebSocket handshake followed by `frames`, written as raw bytes. */
+async function upgradeThenSend(frames: Buffer): Promise<string> {
+  const key = randomBytes(16).toString('base64');
+  const handshake =
+    `GET ${terminalPath}?lesson=en/test&cols=80&rows=24 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+    `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+    `Cookie: slipway_learner=${learnerId}\r\n\r\n`;
+  return raw(Buffer.concat([Buffer.from(handshake), frames]), 500);
+}
+
+/** A masked client frame (clients must mask) with the given first byte and payload. */
+function frame(firstByte: number, payload: Buffer, declaredLength = payload.length): Buffer {
+  const mask = randomBytes(4);
+  const masked = Buffer.from(payload.map((byte, index) => byte ^ mask[index % 4]!));
+  let header: Buffer;
+  if (declaredLength < 126) header = Buffer.from([firstByte, 0x80 | declaredLength]);
+  else if (declaredLength < 65536) {
+    header = Buffer.alloc(4);
+    header[0] = firstByte;
+    header[1] = 0x80 | 126;
+    header.writeUInt16BE(declaredLength, 2);
+  } else {
+    header = Buffer.alloc(10);
+    header[0] = firstByte;
+    header[1] = 0x80 | 127;
+    header.writeBigUInt64BE(BigInt(declaredLength), 2);
+  }
+  return Buffer.concat([header, mask, masked]);
+}
+
+async function stillServes(): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  expect(response.status).toBe(200);
+  expect(await response.text()).toContain('hello');
+}
+
+describe('hostile WebSocket frames', () => {
+  it('survives a frame larger than the largest payload', async () => {
+    const answer = await upgradeThenSend(frame(0x82, Buffer.alloc(16), maxInputFrameBytes + 1024 + 1));
+    expect(answer).toContain('101 Switching Protocols');
+    await stillServes();
+  });
+
+  it('survives a text frame that is not valid UTF-8', async () => {
+    const answer = await upgradeThenSend(frame(0x81, Buffer.from([0xc3, 0x28, 0xff, 0xfe])));
+    expect(answer).toContain('101 Switching Protocols');
+    await stillServes();
+  });
+
+  it('survives frames with reserved opcodes and reserved bits', async () => {
+    for (const firstByte of [0x83, 0x8b, 0xc1, 0xf2]) {
+      const answer = await upgradeThenSend(frame(firstByte, Buffer.from('x')));
+      expect(answer).toContain('101 Switching Protocols');
+    }
+    await stillServes();
+  });
+
+  it('survives an unmasked client frame and a connection cut mid-frame', async () => {
+    await upgradeThenSend(Buffer.from([0x82, 0x05, 0x61]));
+    await upgradeThenSend(frame(0x82, Buffer.alloc(100)).subarray(0, 20));
+    await stillServes();
+  });
+});
+
+describe('hostile HTTP requests', () => {
+  it('ignores a range it cannot satisfy instead of throwing', async () => {
+    for (const range of ['bytes=2-1', 'bytes=-', 'bytes=x-y', 'bytes=5-3,1-2', 'chars=0-1']) {
+      const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { Range: range } });
+      expect(response.status, range).toBe(200);
+      expect(await response.text()).toContain('hello');
+    }
+  });
+
+  it('still serves a valid range', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { Range: 'bytes=0-4' } });
+    expect(response.status).toBe(206);
+    expect(await response.text()).toBe('<!doc');
+  });
+
+  it('survives malformed request lines and headers', async () => {
+    expect(await raw('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')).toContain('400');
+    expect(await raw('\x00\x01\x02 garbage\r\n\r\n')).toContain('400');
+    expect(await raw(`GET /${'%'.repeat(10)} HTTP/1.1\r\nHost: x\r\n\r\n`)).toMatch(/HTTP\/1.1 (400|404)/);
+    await stillServes();
+  });
+});
+
+describe('satisfiableRange', () => {
+  it('accepts what sirv can serve and nothing else', () => {
+    expect(satisfiableRange('bytes=0-4')).toBe(true);
+    expect(satisfiableRange('bytes=3-')).toBe(true);
+    expect(satisfiableRange('bytes=-3')).toBe(true);
+    expect(satisfiableRange('bytes=2-1')).toBe(false);
+    expect(satisfiableRange('bytes=-')).toBe(false);
+    expect(satisfiableRange('bytes=0-1,2-3')).toBe(false);
+  });
+});

@@ -1,0 +1,23 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkTunDevice } from './host-checks.ts';
+
+describe('checkTunDevice', () => {
+  it('accepts a character device every user can open', async () => {
+    await expect(checkTunDevice(undefined, '/dev/null')).resolves.toBeUndefined();
+  });
+
+  it('names the missing device and the fix', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'slipway-tun-')), 'tun');
+    await expect(checkTunDevice(undefined, file)).rejects.toThrow(/is missing: load the tun module/);
+    writeFileSync(file, '');
+    chmodSync(file, 0o600);
+    await expect(checkTunDevice(undefined, file)).rejects.toThrow(/is missing/);
+  });
+
+  it('leaves a remote engine alone', async () => {
+    await expect(checkTunDevice('tcp://10.0.0.1:2376', '/nonexistent')).resolves.toBeUndefined();
+  });
+});
