@@ -19,11 +19,29 @@ declare module 'vitest' {
   }
 }
 
-/** Removes what earlier test runs left when they were killed before their teardown. */
+/** Whether the test run that named an instance `test-<pid>-<random>` is still running. */
+function runAlive(instance: string): boolean {
+  const pid = Number(/^test-(\d+)-/.exec(instance)?.[1]);
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes what earlier test runs left when they were killed before their teardown; runs that
+ * are still going (another checkout testing on the same engine) keep theirs.
+ */
 async function removeEarlierRuns(): Promise<void> {
   const docker = connectEngine();
   const filters = { label: [labelKeys.instance] };
-  const earlier = (labels: Record<string, string> | null | undefined) => (labels?.[labelKeys.instance] ?? '').startsWith('test-');
+  const earlier = (labels: Record<string, string> | null | undefined) => {
+    const instance = labels?.[labelKeys.instance] ?? '';
+    return instance.startsWith('test-') && !runAlive(instance);
+  };
   for (const info of await docker.listContainers({ all: true, filters })) {
     if (earlier(info.Labels)) await docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined);
   }
@@ -37,7 +55,7 @@ async function removeEarlierRuns(): Promise<void> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await removeEarlierRuns();
-  const instance = `test-${randomBytes(3).toString('hex')}`;
+  const instance = `test-${process.pid}-${randomBytes(3).toString('hex')}`;
   const config = loadConfig({ ...process.env, SLIPWAY_INSTANCE: instance });
   await prepareSandboxes(config, createLogger('info'));
   project.provide('instance', instance);
