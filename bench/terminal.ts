@@ -10,7 +10,8 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { Slipway } from '../server/main.ts';
-import { flowControl, parseServerMessage, terminalPath, type ServerMessage } from '../server/terminal/protocol.ts';
+import { flowControl, parseServerMessage, terminalPath,
+  terminalQuery, type ServerMessage } from '../server/terminal/protocol.ts';
 import { learnerCookie, newLearnerId } from '../tests/support/ws-client.ts';
 import {
   BenchError,
@@ -29,7 +30,7 @@ import {
   type Table,
 } from './support.ts';
 
-const lesson = 'en/hello-world';
+const lesson = 'hello-world';
 const prompt = 'root@node1';
 /** Wide enough that the throughput command line never wraps (a wrap could split the marker). */
 const cols = 200;
@@ -75,9 +76,7 @@ const tailBytes = 4096;
 
 function connect(base: URL, learnerId: string): Promise<Terminal> {
   const url = new URL(terminalPath, base.href.replace(/^http/, 'ws'));
-  url.searchParams.set('lesson', lesson);
-  url.searchParams.set('cols', String(cols));
-  url.searchParams.set('rows', String(rows));
+  url.search = terminalQuery({ lesson, cols, rows });
   const socket = new WebSocket(url, { headers: { cookie: learnerCookie(learnerId) } });
   const messages: ServerMessage[] = [];
   let received = 0;

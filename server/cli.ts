@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig } from './config.ts';
 import { SlipwayError } from './errors.ts';
+import { LessonError } from '../lessons/course.ts';
 import { createLogger } from './log.ts';
 import { startSlipway } from './main.ts';
 import { exitConfigError } from './supervise.ts';
@@ -36,7 +37,7 @@ main().catch((error: unknown) => {
     const port = process.env.SLIPWAY_PORT ?? '8080';
     const why = code === 'EADDRINUSE' ? 'is already in use' : 'needs more privileges than this user has';
     process.stderr.write(`slipway: port ${port} ${why}: stop what uses it, or choose another with SLIPWAY_PORT.\n`);
-  } else if (error instanceof ConfigError || error instanceof SlipwayError || (error instanceof Error && /not built/.test(error.message))) {
+  } else if (error instanceof ConfigError || error instanceof SlipwayError || error instanceof LessonError || (error instanceof Error && /not built/.test(error.message))) {
     process.stderr.write(`slipway: ${error.message}\n`);
   } else {
     process.stderr.write(`slipway: could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
   it('uses the defaults for an empty environment', () => {
     expect(loadConfig({})).toEqual({
       SLIPWAY_HOST: '0.0.0.0',
+      SLIPWAY_LESSONS_DIR: path.join(projectRoot, 'lessons'),
       SLIPWAY_PORT: 8080,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),

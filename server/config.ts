@@ -23,10 +23,14 @@ export const configSchema = z.object({
     .string()
     .default(path.join(projectRoot, 'dist'))
     .describe('Folder holding the built site (`astro build` output).'),
+  SLIPWAY_LESSONS_DIR: z
+    .string()
+    .default(path.join(projectRoot, 'lessons'))
+    .describe('Folder of lesson folders (each with lesson.yaml, zh.mdx, en.mdx); the site is built from the same folder.'),
   SLIPWAY_STATE_DIR: z
     .string()
     .default(path.join(projectRoot, '.slipway'))
-    .describe('Folder for Slipway\'s own files (image build scratch space).'),
+    .describe('Folder for Slipway\'s own files: the progress database (slipway.db) and image build scratch space.'),
   SLIPWAY_BASE_IMAGE: z
     .string()
     .min(1)

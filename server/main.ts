@@ -5,7 +5,9 @@
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { createApp, type App } from './http/app.ts';
-import { loadCatalog } from './lessons/catalog.ts';
+import { loadCourse } from '../lessons/course.ts';
+import { existsSync } from 'node:fs';
+import { SqliteProgressStore } from './store/sqlite-store.ts';
 import { connectEngine, engineUnavailable, type Docker } from './sandbox/docker/engine.ts';
 import { DockerDriver } from './sandbox/docker/driver.ts';
 import { ensureHostFirewall } from './sandbox/docker/firewall.ts';
@@ -56,6 +58,7 @@ export interface Slipway {
   url: string;
   app: App;
   sessions: SessionManager;
+  store: SqliteProgressStore;
   runtime: Runtime;
   stop(): Promise<void>;
 }
@@ -66,7 +69,11 @@ export interface StartOptions {
 }
 
 export async function startSlipway(config: Config, log: Logger, options: StartOptions = {}): Promise<Slipway> {
-  const catalog = await loadCatalog(config.SLIPWAY_SITE_DIR);
+  if (!existsSync(path.join(config.SLIPWAY_SITE_DIR, 'index.html'))) {
+    throw new Error(`The site is not built (${config.SLIPWAY_SITE_DIR} has no index.html): run \`npm run build\` first.`);
+  }
+  const course = await loadCourse(config.SLIPWAY_LESSONS_DIR);
+  const store = new SqliteProgressStore(path.join(config.SLIPWAY_STATE_DIR, 'slipway.db'));
   const runtime = await prepareSandboxes(config, log);
   const sessions = new SessionManager(
     runtime.driver,
@@ -80,7 +87,8 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   const app = createApp({
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,
-    catalog,
+    course,
+    store,
     driver: runtime.driver,
     sessions,
     checkTimeoutMs: config.SLIPWAY_CHECK_TIMEOUT_MS,
@@ -93,10 +101,12 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     url,
     app,
     sessions,
+    store,
     runtime,
     stop: async () => {
       await app.close();
       await sessions.shutdown();
+      store.close();
     },
   };
 }

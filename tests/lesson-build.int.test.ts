@@ -38,17 +38,32 @@ function editLesson(lessonsDir: string, file: string, change: (text: string) => 
 describe('lesson build', () => {
   it('names the file and the field of a missing check', async () => {
     const result = await buildWith((dir) =>
-      editLesson(dir, 'en/hello-world.mdx', (text) => text.replace(/\n {4}check: 'grep[^\n]*/, '')),
+      editLesson(dir, 'hello-world/lesson.yaml', (text) => text.replace(/\n {4}check: grep[^\n]*images[^\n]*/, '')),
     );
     expect(result.code).not.toBe(0);
-    expect(result.output).toContain('en/hello-world.mdx');
-    expect(result.output).toMatch(/steps\.1\.check/);
+    expect(result.output).toContain('hello-world/lesson.yaml');
+    expect(result.output).toMatch(/steps\[1\]\.check is missing/);
   });
 
   it('names the file of a lesson whose frontmatter is not valid YAML', async () => {
-    const result = await buildWith((dir) => editLesson(dir, 'zh/hello-world.mdx', (text) => text.replace('order: 1', 'order: [1')));
+    const result = await buildWith((dir) => editLesson(dir, 'hello-world/zh.mdx', (text) => text.replace('title: Hello World', 'title: [Hello')));
     expect(result.code).not.toBe(0);
-    expect(result.output).toContain('zh/hello-world.mdx');
+    expect(result.output).toContain('hello-world/zh.mdx');
+  });
+
+  it('names a lesson missing in one language', async () => {
+    const result = await buildWith((dir) => rmSync(path.join(dir, 'hello-world', 'en.mdx')));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('lessons/hello-world/en.mdx is missing');
+  });
+
+  it('names a step whose hint is missing in one language, and steps that disagree', async () => {
+    const result = await buildWith((dir) =>
+      editLesson(dir, 'hello-world/zh.mdx', (text) => text.replace(/\n  list-images:\n    title: [^\n]*\n    hint: [^\n]*/, '\n  list-image:\n    title: 列出镜像\n    hint: 提示')),
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('lessons/hello-world/zh.mdx: steps.list-image: lesson.yaml has no step "list-image"');
+    expect(result.output).toContain('lessons/hello-world/zh.mdx: steps.list-images is missing');
   });
 
   it('builds the lessons as they are', async () => {

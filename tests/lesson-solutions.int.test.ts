@@ -1,18 +1,16 @@
 /**
  * Every lesson can be finished: in a fresh sandbox, each step's check fails before its
- * solution is typed into a real shell and passes after.
+ * solution is typed into a real shell and passes after; a lesson's setup builds what it
+ * needs. Once per lesson, not per language (the machine part exists once).
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../server/config.ts';
-import { runChecks } from '../server/checks/run-checks.ts';
-import { loadCatalog } from '../server/lessons/catalog.ts';
+import { loadCourse } from '../lessons/course.ts';
+import { loadConfig } from '../server/config.ts';
 import type { Slipway } from '../server/main.ts';
-import path from 'node:path';
+import { verifyLesson } from '../server/lessons/verify.ts';
 import { startTestSlipway } from './support/slipway.ts';
-import { typingShell } from './support/shell.ts';
 
-const catalog = await loadCatalog(path.join(projectRoot, 'dist'));
+const course = await loadCourse(loadConfig().SLIPWAY_LESSONS_DIR);
 let slipway: Slipway;
 
 beforeAll(async () => {
@@ -22,24 +20,18 @@ afterAll(async () => {
   await slipway.stop();
 });
 
-describe.each(Object.entries(catalog))('lesson %s', (_lessonId, lesson) => {
-  it('fails each check before its solution and passes it after', async () => {
-    const driver = slipway.runtime.driver;
-    const sessionId = randomBytes(6).toString('hex');
-    await driver.start({ sessionId, learnerId: 'lesson-test', nodes: lesson.nodes }, () => undefined);
-    const opened = await driver.openShell(sessionId, lesson.nodes[0] ?? 'node1', { cols: 120, rows: 40 });
-    try {
-      const shell = await typingShell(opened);
-      for (const step of lesson.steps) {
-        const [before] = await runChecks(driver, sessionId, [step], 10000);
-        expect(before?.done, `step ${step.id} passes before its solution`).toBe(false);
-        for (const command of step.solution) await shell.type(command);
-        const [after] = await runChecks(driver, sessionId, [step], 10000);
-        expect(after?.done, `step ${step.id} fails after its solution:\n${after?.output}\n${shell.output().slice(-1500)}`).toBe(true);
-      }
-    } finally {
-      await opened.close();
-      await driver.stop(sessionId);
+describe.each(Object.entries(course))('lesson %s', (slug, lesson) => {
+  it('fails each check before its solution and passes it after', { timeout: 600_000 }, async () => {
+    const report = await verifyLesson(slipway.runtime.driver, lesson);
+    for (const step of report.steps) {
+      expect(step.passedBefore, `lesson ${slug}, step ${step.stepId}: the check passes before its solution`).toBe(false);
+      expect(step.passedAfter, `lesson ${slug}, step ${step.stepId}: the check fails after its solution:\n${step.checkOutput}\n${step.shellOutput}`).toBe(true);
     }
+    expect(report.steps).toHaveLength(lesson.steps.length);
+  });
+
+  it.runIf(lesson.setup.length > 0)('sets itself up from a fresh sandbox', { timeout: 600_000 }, async () => {
+    const report = await verifyLesson(slipway.runtime.driver, { ...lesson, steps: [] }, { withSetup: true });
+    expect(report.setup?.ok, `lesson ${slug}: setup failed:\n${report.setup?.output}`).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import { createLogger } from '../server/log.ts';
 import type { Slipway } from '../server/main.ts';
 import { DockerDriver } from '../server/sandbox/docker/driver.ts';
 import { SessionManager } from '../server/sessions/session-manager.ts';
+import { SqliteProgressStore } from '../server/store/sqlite-store.ts';
 import { labelKeys } from '../server/sandbox/docker/labels.ts';
 import { flowControl } from '../server/terminal/protocol.ts';
 import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
@@ -240,7 +241,7 @@ describe('terminal socket', () => {
     const anonymous = openTerminal(slipway.url, {});
     await anonymous.closed;
     expect(anonymous.messages).toEqual([]);
-    const unknown = openTerminal(slipway.url, { learnerId: newLearnerId(), lesson: 'en/no-such-lesson' });
+    const unknown = openTerminal(slipway.url, { learnerId: newLearnerId(), lesson: 'no-such-lesson' });
     const error = await unknown.waitForMessage('error');
     expect(error.code).toBe('UNKNOWN_LESSON');
   });
@@ -284,7 +285,7 @@ describe('terminal socket', () => {
     const docker = new Docker({ socketPath: '/nonexistent/docker.sock' });
     const driver = new DockerDriver(docker, { instance: 'nowhere', sandboxImage: 'none', mirrorContainer: 'none', memoryMb: 512, cpus: 1, pids: 256 }, log);
     const sessions = new SessionManager(driver, { maxSandboxes: 5, idleMs: 60000 }, log);
-    const app = createApp({ siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), catalog: { 'en/hello-world': { title: 'x', nodes: ['node1'], steps: [] } }, driver, sessions, checkTimeoutMs: 1000, log });
+    const app = createApp({ siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), course: { 'hello-world': { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } }, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, log });
     const url = await app.listen(0, '127.0.0.1');
     try {
       const t = openTerminal(url, { learnerId: newLearnerId() });

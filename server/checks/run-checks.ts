@@ -2,7 +2,7 @@
  * Runs a lesson's step checks inside the learner's sandbox: each one a separate,
  * non-interactive exec with a timeout, never through the learner's own shell.
  */
-import type { Step } from '../../lessons/schema.ts';
+import type { StepSpec } from '../../lessons/schema.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { StepResult } from '../terminal/protocol.ts';
 
@@ -11,7 +11,7 @@ const maxReportedOutput = 2000;
 export async function runChecks(
   driver: SandboxDriver,
   sessionId: string,
-  steps: readonly Step[],
+  steps: readonly StepSpec[],
   timeoutMs: number,
 ): Promise<StepResult[]> {
   const results: StepResult[] = [];

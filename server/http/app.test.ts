@@ -11,10 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../tests/doubles/memory-driver.ts';
 import { createLogger } from '../log.ts';
 import { SessionManager } from '../sessions/session-manager.ts';
+import { SqliteProgressStore } from '../store/sqlite-store.ts';
 import { maxInputFrameBytes, terminalPath } from '../terminal/protocol.ts';
+import WebSocket from 'ws';
+import { learnerCookie, openTerminal } from '../../tests/support/ws-client.ts';
 import { createApp, satisfiableRange, type App } from './app.ts';
 
 let app: App;
+const store = new SqliteProgressStore(':memory:');
 let port: number;
 const learnerId = randomBytes(16).toString('base64url');
 
@@ -25,7 +29,17 @@ beforeAll(async () => {
   const driver = new MemoryDriver();
   app = createApp({
     siteDir,
-    catalog: { 'en/test': { title: 'Test', nodes: ['node1'], steps: [] } },
+    course: {
+      test: {
+        order: 1,
+        nodes: ['node1'],
+        requires: [],
+        setup: [],
+        setupTimeoutSeconds: 60,
+        steps: [{ id: 'first', node: 'node1', check: 'true', history: false, solution: ['echo one', 'echo two'] }],
+      },
+    },
+    store,
     driver,
     sessions: new SessionManager(driver, { maxSandboxes: 5, idleMs: 60_000 }, log),
     checkTimeoutMs: 1000,
@@ -61,7 +75,7 @@ function raw(bytes: Buffer | string, quietMs = 300): Promise<string> {
 async function upgradeThenSend(frames: Buffer): Promise<string> {
   const key = randomBytes(16).toString('base64');
   const handshake =
-    `GET ${terminalPath}?lesson=en/test&cols=80&rows=24 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+    `GET ${terminalPath}?lesson=test&node=node1&cols=80&rows=24 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
     `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
     `Cookie: slipway_learner=${learnerId}\r\n\r\n`;
   return raw(Buffer.concat([Buffer.from(handshake), frames]), 500);
@@ -141,6 +155,48 @@ describe('hostile HTTP requests', () => {
     expect(await raw('\x00\x01\x02 garbage\r\n\r\n')).toContain('400');
     expect(await raw(`GET /${'%'.repeat(10)} HTTP/1.1\r\nHost: x\r\n\r\n`)).toMatch(/HTTP\/1.1 (400|404)/);
     await stillServes();
+  });
+});
+
+describe('terminal query and lesson messages', () => {
+  const origin = () => `http://127.0.0.1:${port}`;
+
+  it('refuses absurd sizes and malformed ids in the query with an error frame', async () => {
+    for (const [query, field] of [
+      ['lesson=test&node=node1&cols=99999&rows=24', /cols/],
+      ['lesson=test&node=node1&cols=80&rows=-1', /rows/],
+      ['lesson=../etc&node=node1&cols=80&rows=24', /lesson/],
+      ['lesson=test&node=node1&cols=80&rows=24&resume=x', /resume/],
+      ['lesson=test&lesson=test&node=node1&cols=80&rows=24', /twice/],
+    ] as const) {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}${terminalPath}?${query}`, { headers: { cookie: learnerCookie(learnerId) } });
+      const message = await new Promise<string>((resolve) => socket.on('message', (data) => resolve(String(data))));
+      const parsed = JSON.parse(message) as { type: string; code: string; message: string; fatal: boolean };
+      expect(parsed, query).toMatchObject({ type: 'error', code: 'BAD_MESSAGE', fatal: true });
+      expect(parsed.message, query).toMatch(field);
+    }
+  });
+
+  it('refuses a node the lesson does not have', async () => {
+    const terminal = openTerminal(origin(), { learnerId, lesson: 'test', node: 'node2' });
+    const error = await terminal.waitForMessage('error');
+    expect(error.code).toBe('BAD_MESSAGE');
+    expect(error.message).toMatch(/no node2/);
+  });
+
+  it('stores steps found done, reports them at /api/progress, and gives solutions on request', async () => {
+    const terminal = openTerminal(origin(), { learnerId, lesson: 'test' });
+    const checks = await terminal.waitForMessage('checks');
+    expect(checks.results).toEqual([{ stepId: 'first', done: true, output: '' }]);
+    const progress = await fetch(`${origin()}/api/progress`, { headers: { cookie: learnerCookie(learnerId) } });
+    expect(await progress.json()).toEqual({ lessons: { test: ['first'] } });
+    const stranger = await fetch(`${origin()}/api/progress`);
+    expect(await stranger.json()).toEqual({ lessons: {} });
+    terminal.send({ type: 'solution', stepId: 'first' });
+    expect(await terminal.waitForMessage('solution')).toEqual({ type: 'solution', stepId: 'first', node: 'node1', commands: ['echo one', 'echo two'] });
+    terminal.send({ type: 'solution', stepId: 'nope' });
+    expect((await terminal.waitForMessage('error')).message).toMatch(/no step "nope"/);
+    terminal.socket.close();
   });
 });
 

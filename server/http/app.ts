@@ -5,20 +5,22 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { LessonCatalog } from '../../lessons/schema.ts';
+import type { Course } from '../../lessons/schema.ts';
 import type { Logger } from '../log.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { SessionManager } from '../sessions/session-manager.ts';
+import type { ProgressStore } from '../store/progress-store.ts';
 import { bridgeTerminal } from '../terminal/bridge.ts';
 import { ShellRegistry } from '../terminal/live-shell.ts';
-import { maxInputFrameBytes, terminalLimits, terminalPath } from '../terminal/protocol.ts';
+import { maxInputFrameBytes, parseTerminalQuery, terminalPath, type ServerMessage } from '../terminal/protocol.ts';
 import { ensureLearnerId, readLearnerId } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
 
 export interface AppOptions {
   siteDir: string;
   publicUrl?: string | undefined;
-  catalog: LessonCatalog;
+  course: Course;
+  store: ProgressStore;
   driver: SandboxDriver;
   sessions: SessionManager;
   checkTimeoutMs: number;
@@ -33,12 +35,6 @@ export interface App {
   server: http.Server;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
-}
-
-function clampInt(value: string | null, min: number, max: number, fallback: number): number {
-  const number = Number(value);
-  if (!Number.isFinite(number)) return fallback;
-  return Math.min(max, Math.max(min, Math.trunc(number)));
 }
 
 /** Whether a Range header names at least one range that sirv can serve without throwing. */
@@ -59,6 +55,22 @@ export function createApp(options: AppOptions): App {
     if (url.pathname === '/api/health') {
       response.setHeader('Content-Type', 'application/json');
       response.end(JSON.stringify({ ok: true, sandboxes: options.sessions.size }));
+      return;
+    }
+    if (url.pathname === '/api/progress') {
+      // The learner's done steps by lesson, for the course index; nothing for a stranger.
+      const learnerId = readLearnerId(request);
+      response.setHeader('Content-Type', 'application/json');
+      response.setHeader('Cache-Control', 'no-store');
+      if (!learnerId) return void response.end('{"lessons":{}}');
+      options.store.allDone(learnerId).then(
+        (lessons) => response.end(JSON.stringify({ lessons })),
+        (error: unknown) => {
+          log.error('reading progress failed', { error });
+          response.statusCode = 500;
+          response.end('{"error":"progress could not be read"}');
+        },
+      );
       return;
     }
     if (request.method === 'GET' || request.method === 'HEAD') ensureLearnerId(request, response);
@@ -118,24 +130,29 @@ export function createApp(options: AppOptions): App {
     if (!originAllowed(request, options.publicUrl)) return refuse(403, 'Forbidden');
     const learnerId = readLearnerId(request);
     if (!learnerId) return refuse(401, 'Unauthorized');
-    const lessonId = url.searchParams.get('lesson') ?? '';
-    const cols = clampInt(url.searchParams.get('cols'), terminalLimits.minCols, terminalLimits.maxCols, 80);
-    const rows = clampInt(url.searchParams.get('rows'), terminalLimits.minRows, terminalLimits.maxRows, 24);
-    const resumeId = url.searchParams.get('resume');
-    const resume = resumeId ? { shellId: resumeId, offset: clampInt(url.searchParams.get('offset'), 0, Number.MAX_SAFE_INTEGER, 0) } : undefined;
+    const query = parseTerminalQuery(url.searchParams);
     wss.handleUpgrade(request, socket, head, (ws) => {
       // ws reports a bad frame (too large, invalid UTF-8, a reserved opcode) as an 'error'
       // and then closes the socket; without a listener that error would end the process.
       ws.on('error', (error) => log.info('terminal socket error', { error, learner: learnerId.slice(0, 8) }));
       alive.add(ws);
       ws.on('pong', () => alive.add(ws));
+      if (!query.ok) {
+        // Refused the way a bad control frame is: an error frame the page can show.
+        const refusal: ServerMessage = { type: 'error', code: 'BAD_MESSAGE', message: query.error, fatal: true };
+        ws.send(JSON.stringify(refusal));
+        ws.close(1008, 'BAD_MESSAGE');
+        return;
+      }
+      const { lesson, node, cols, rows, resume, offset } = query.message;
       bridgeTerminal(
         ws,
-        { learnerId, lessonId, cols, rows, resume },
+        { learnerId, lesson, node, cols, rows, resume: resume ? { shellId: resume, offset: offset ?? 0 } : undefined },
         {
           sessions: options.sessions,
           driver: options.driver,
-          catalog: options.catalog,
+          course: options.course,
+          store: options.store,
           shells,
           resumeGraceMs: options.resumeGraceMs ?? 120_000,
           checkTimeoutMs: options.checkTimeoutMs,

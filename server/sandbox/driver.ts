@@ -48,6 +48,11 @@ export interface RunResult {
 export interface SandboxDriver {
   /** Starts every node of a sandbox and waits until each node's Docker engine answers. */
   start(spec: SandboxSpec, onProgress: (phase: StartPhase, message: string) => void): Promise<SandboxInfo>;
+  /**
+   * Starts the nodes of a running sandbox that it does not have yet (a lesson that needs
+   * node2), on the sandbox's network, and waits for their engines. Existing nodes are left alone.
+   */
+  addNodes(sessionId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void>;
   /** Whether the sandbox's nodes still exist and run. */
   isRunning(sessionId: string): Promise<boolean>;
   /** Removes the sandbox and all it owns. Removing what is already gone succeeds. */

@@ -31,6 +31,23 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('SessionManager', () => {
+  it('adds the nodes a later lesson needs, once, when two terminals ask at the same time', async () => {
+    const driver = new MemoryDriver({ startDelayMs: 20 });
+    const sessions = manager(driver);
+    const first = await sessions.acquire('learner-a', ['node1'], noProgress);
+    const [a, b] = await Promise.all([
+      sessions.acquire('learner-a', ['node1', 'node2'], noProgress),
+      sessions.acquire('learner-a', ['node1', 'node2'], noProgress),
+    ]);
+    expect(a).toBe(first);
+    expect(b).toBe(first);
+    expect(first.nodes).toEqual(['node1', 'node2']);
+    expect(driver.callsTo('addNodes')).toEqual([{ method: 'addNodes', sessionId: first.id, nodes: ['node2'] }]);
+    expect(driver.sandboxes.get(first.id)?.nodes).toEqual(['node1', 'node2']);
+    await sessions.acquire('learner-a', ['node1'], noProgress);
+    expect(driver.callsTo('addNodes')).toHaveLength(1);
+  });
+
   it('starts a sandbox with the learner and nodes', async () => {
     const driver = new MemoryDriver();
     const sessions = manager(driver);

@@ -10,9 +10,10 @@ import type { SandboxDriver, StartPhase } from '../sandbox/driver.ts';
 export interface Session {
   readonly id: string;
   readonly learnerId: string;
-  readonly nodes: string[];
-  /** Steps already found done, by lesson id; a done step stays done. */
-  readonly progress: Map<string, Set<string>>;
+  /** The nodes started so far; a lesson that needs more adds them. */
+  nodes: string[];
+  /** Node additions in progress, one at a time. */
+  growing: Promise<void>;
   attached: number;
   idleTimer: NodeJS.Timeout | undefined;
 }
@@ -47,7 +48,10 @@ export class SessionManager {
     if (existing) {
       const running = await this.#driver.isRunning(existing.id);
       // The idle timer may have ended the session while we asked; then start afresh.
-      if (running && this.#byLearner.get(learnerId) === existing) return existing;
+      if (running && this.#byLearner.get(learnerId) === existing) {
+        await this.#grow(existing, nodes, onProgress);
+        return existing;
+      }
       if (this.#byLearner.get(learnerId) === existing) {
         this.#log.warn('sandbox vanished; starting a new one', { session: existing.id });
         this.#forget(existing);
@@ -78,6 +82,23 @@ export class SessionManager {
     }
   }
 
+  /** Starts the nodes a lesson needs that the session does not have yet. */
+  async #grow(session: Session, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
+    const grown = session.growing.then(async () => {
+      const missing = nodes.filter((node) => !session.nodes.includes(node));
+      if (missing.length === 0) return;
+      try {
+        await this.#driver.addNodes(session.id, missing, onProgress);
+      } catch (error) {
+        throw toSlipwayError(error);
+      }
+      session.nodes = [...session.nodes, ...missing].sort();
+      this.#log.info('nodes added', { session: session.id, nodes: missing });
+    });
+    session.growing = grown.catch(() => undefined);
+    await grown;
+  }
+
   async #start(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
     const id = randomBytes(6).toString('hex');
     try {
@@ -85,7 +106,7 @@ export class SessionManager {
     } catch (error) {
       throw toSlipwayError(error);
     }
-    const session: Session = { id, learnerId, nodes, progress: new Map(), attached: 0, idleTimer: undefined };
+    const session: Session = { id, learnerId, nodes: [...nodes], growing: Promise.resolve(), attached: 0, idleTimer: undefined };
     this.#byLearner.set(learnerId, session);
     this.#scheduleIdle(session);
     return session;
@@ -136,7 +157,7 @@ export class SessionManager {
     for (const info of await this.#driver.list()) {
       if (known.has(info.sessionId)) continue;
       if (info.learnerId && info.running && !this.#byLearner.has(info.learnerId) && this.size < this.#options.maxSandboxes) {
-        const session: Session = { id: info.sessionId, learnerId: info.learnerId, nodes: info.nodes, progress: new Map(), attached: 0, idleTimer: undefined };
+        const session: Session = { id: info.sessionId, learnerId: info.learnerId, nodes: info.nodes, growing: Promise.resolve(), attached: 0, idleTimer: undefined };
         this.#byLearner.set(info.learnerId, session);
         this.#scheduleIdle(session);
         adopted += 1;

@@ -4,12 +4,14 @@
  * the lesson's checks (on connect, after each command, and on the learner's request).
  */
 import type { WebSocket, RawData } from 'ws';
-import type { LessonCatalog } from '../../lessons/schema.ts';
+import type { Course } from '../../lessons/schema.ts';
 import type { Logger } from '../log.ts';
 import { toSlipwayError } from '../errors.ts';
-import { runChecks } from '../checks/run-checks.ts';
+import { CheckScheduler } from '../checks/check-scheduler.ts';
+import { runSetup } from '../checks/run-setup.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { Session, SessionManager } from '../sessions/session-manager.ts';
+import type { ProgressStore } from '../store/progress-store.ts';
 import { LiveShell, type ShellRegistry } from './live-shell.ts';
 import { CommandFinishedDetector } from './osc133.ts';
 import {
@@ -18,13 +20,13 @@ import {
   maxInputFrameBytes,
   parseClientMessage,
   type ServerMessage,
-  type StepResult,
 } from './protocol.ts';
 
 export interface BridgeContext {
   sessions: SessionManager;
   driver: SandboxDriver;
-  catalog: LessonCatalog;
+  course: Course;
+  store: ProgressStore;
   shells: ShellRegistry;
   /** How long a shell waits for a new socket after its socket closed. */
   resumeGraceMs: number;
@@ -34,19 +36,19 @@ export interface BridgeContext {
 
 export interface TerminalRequest {
   learnerId: string;
-  lessonId: string;
+  /** The lesson's slug. */
+  lesson: string;
+  /** The node whose shell this terminal shows. */
+  node: string;
   cols: number;
   rows: number;
   /** A shell to take over, and how much of its output the browser already has. */
   resume?: { shellId: string; offset: number } | undefined;
 }
 
-/** Wait after a command finishes before checking, so that a burst of prompts checks once. */
-const checkDebounceMs = 100;
-
 export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context: BridgeContext): void {
-  const lesson = context.catalog[request.lessonId];
-  let log = context.log.child({ learner: request.learnerId.slice(0, 8), lesson: request.lessonId });
+  const lesson = Object.hasOwn(context.course, request.lesson) ? context.course[request.lesson] : undefined;
+  let log = context.log.child({ learner: request.learnerId.slice(0, 8), lesson: request.lesson, node: request.node });
   const send = (message: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   };
@@ -58,11 +60,16 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
     ws.close(1011, slipwayError.code);
   };
   if (!lesson) {
-    send({ type: 'error', code: 'UNKNOWN_LESSON', message: `There is no lesson called "${request.lessonId}".`, fatal: true });
+    send({ type: 'error', code: 'UNKNOWN_LESSON', message: `There is no lesson called "${request.lesson}".`, fatal: true });
     ws.close(1008, 'UNKNOWN_LESSON');
     return;
   }
-  const node = lesson.nodes[0] ?? 'node1';
+  const node = request.node;
+  if (!lesson.nodes.includes(node)) {
+    send({ type: 'error', code: 'BAD_MESSAGE', message: `This lesson has no ${node}; its nodes are ${lesson.nodes.join(', ')}.`, fatal: true });
+    ws.close(1008, 'BAD_MESSAGE');
+    return;
+  }
 
   let session: Session | undefined;
   let live: LiveShell | undefined;
@@ -86,36 +93,20 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
     }
   };
 
-  // Checks: one run at a time; a request during a run queues one more.
-  let checking = false;
-  let checkAgain: 'command' | 'button' | undefined;
-  let debounce: NodeJS.Timeout | undefined;
-  const check = async (trigger: 'connect' | 'command' | 'button') => {
-    if (!session) return;
-    if (checking) {
-      checkAgain = trigger === 'button' || checkAgain === 'button' ? 'button' : 'command';
-      return;
-    }
-    checking = true;
+  let checks: CheckScheduler | undefined;
+  let settingUp = false;
+  const setUp = async () => {
+    if (!session || settingUp) return;
+    settingUp = true;
+    send({ type: 'setup', state: 'running', output: '' });
     try {
-      const done = session.progress.get(request.lessonId) ?? new Set<string>();
-      session.progress.set(request.lessonId, done);
-      const pending = lesson.steps.filter((step) => !done.has(step.id));
-      const results: StepResult[] = await runChecks(context.driver, session.id, pending, context.checkTimeoutMs);
-      for (const result of results) if (result.done) done.add(result.stepId);
-      const all = lesson.steps.map(
-        (step) => results.find((result) => result.stepId === step.id) ?? { stepId: step.id, done: true, output: '' },
-      );
-      send({ type: 'checks', trigger, results: all });
+      const result = await runSetup(context.driver, session.id, lesson);
+      send({ type: 'setup', state: result.ok ? 'done' : 'failed', output: result.output });
+      checks?.request('button');
     } catch (error) {
-      const slipwayError = toSlipwayError(error);
-      log.warn('check failed to run', { error });
-      send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: false });
+      send({ type: 'setup', state: 'failed', output: toSlipwayError(error).message });
     } finally {
-      checking = false;
-      const again = checkAgain;
-      checkAgain = undefined;
-      if (again && !closed) void check(again);
+      settingUp = false;
     }
   };
 
@@ -166,7 +157,16 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         }
         break;
       case 'check':
-        void check('button');
+        checks?.request('button');
+        break;
+      case 'solution': {
+        const step = lesson.steps.find((candidate) => candidate.id === message.stepId);
+        if (!step) send({ type: 'error', code: 'BAD_MESSAGE', message: `This lesson has no step "${message.stepId}".`, fatal: false });
+        else send({ type: 'solution', stepId: step.id, node: step.node, commands: step.solution });
+        break;
+      }
+      case 'setup':
+        void setUp();
         break;
       case 'ping':
         send({ type: 'pong' });
@@ -176,7 +176,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
 
   ws.on('close', () => {
     closed = true;
-    clearTimeout(debounce);
+    checks?.close();
     if (!session) return;
     const owned = session;
     const release = () => context.sessions.detach(owned);
@@ -203,6 +203,23 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         return;
       }
       log = log.child({ session: session.id });
+      const owned = session;
+      checks = new CheckScheduler({
+        driver: context.driver,
+        store: context.store,
+        sessionId: owned.id,
+        learnerId: request.learnerId,
+        lessonSlug: request.lesson,
+        lesson,
+        timeoutMs: context.checkTimeoutMs,
+        report: (trigger, results) => send({ type: 'checks', trigger, results }),
+        failed: (error) => {
+          const slipwayError = toSlipwayError(error);
+          log.warn('check failed to run', { error });
+          send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: false });
+        },
+        log,
+      });
       const owner = { learnerId: request.learnerId, sessionId: session.id, node };
       const resumed = request.resume ? context.shells.take(request.resume.shellId, owner) : undefined;
       let opened: LiveShell;
@@ -225,10 +242,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       opened.attach({
         output: (chunk) => {
           sendOutput(chunk);
-          if (detector.push(chunk) > 0) {
-            clearTimeout(debounce);
-            debounce = setTimeout(() => void check('command'), checkDebounceMs);
-          }
+          if (detector.push(chunk) > 0) checks?.request('command');
         },
         exited: (code) => {
           if (closed) return;
@@ -246,7 +260,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       for (const input of pendingInput.splice(0)) opened.shell.stream.write(input);
       send({ type: 'status', phase: 'ready', message: 'Ready.' });
       log.info(resumed ? 'terminal resumed' : 'terminal attached', { shell: opened.id.slice(0, 8) });
-      void check('connect');
+      checks.request('connect');
     } catch (error) {
       fail(error);
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseClientMessage, parseServerMessage, terminalLimits, type ServerMessage } from './protocol.ts';
+import { parseTerminalQuery, terminalQuery } from './protocol.ts';
 
 describe('parseClientMessage', () => {
   it('accepts a valid resize', () => {
@@ -154,5 +155,26 @@ describe('parseServerMessage', () => {
 
   it('does not accept client messages', () => {
     expect(parseServerMessage('{"type":"ping"}').ok).toBe(false);
+  });
+});
+
+describe('terminal query', () => {
+  it('parses what the builder writes', () => {
+    const text = terminalQuery({ lesson: 'private-registry', node: 'node2', cols: 120, rows: 40, resume: '0f8fad5b-d9cb-469f-a165-70867728950e', offset: 4096 });
+    expect(parseTerminalQuery(new URLSearchParams(text))).toEqual({
+      ok: true,
+      message: { lesson: 'private-registry', node: 'node2', cols: 120, rows: 40, resume: '0f8fad5b-d9cb-469f-a165-70867728950e', offset: 4096 },
+    });
+  });
+
+  it('defaults the node and leaves out resume without a shell', () => {
+    const parsed = parseTerminalQuery(new URLSearchParams(terminalQuery({ lesson: 'hello-world', cols: 80, rows: 24 })));
+    expect(parsed).toEqual({ ok: true, message: { lesson: 'hello-world', node: 'node1', cols: 80, rows: 24 } });
+  });
+
+  it('refuses sizes out of range, numbers in other notations and unknown parameters', () => {
+    for (const query of ['lesson=a&cols=0&rows=24', 'lesson=a&cols=8e1&rows=24', 'lesson=a&cols=80&rows=24&x=1', 'lesson=a&cols=80', 'lesson=A&cols=80&rows=24']) {
+      expect(parseTerminalQuery(new URLSearchParams(query)).ok, query).toBe(false);
+    }
   });
 });

@@ -23,6 +23,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ack'), bytes: z.number().int().positive().max(1 << 30) }),
   /** Run the lesson's checks now (the "Check" button). */
   z.object({ type: z.literal('check') }),
+  /** Show the solution of a step (offered after its check failed). */
+  z.object({ type: z.literal('solution'), stepId: z.string().min(1).max(100) }),
+  /** Build what the lesson needs from earlier lessons (the "Set up" button). */
+  z.object({ type: z.literal('setup') }),
   z.object({ type: z.literal('ping') }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -75,6 +79,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     reset: z.boolean(),
     offset: z.number().int().nonnegative(),
   }),
+  /** A step's solution, asked for by the learner: the commands, typed into `node`'s shell. */
+  z.object({ type: z.literal('solution'), stepId: z.string(), node: z.string(), commands: z.array(z.string()) }),
+  /** Progress of the lesson's setup; `output` says what went wrong when it failed. */
+  z.object({ type: z.literal('setup'), state: z.enum(['running', 'done', 'failed']), output: z.string() }),
   /** The shell ended (the learner typed `exit`); the browser may reconnect for a new one. */
   z.object({ type: z.literal('exit'), code: z.number().int().nullable() }),
   z.object({ type: z.literal('pong') }),
@@ -110,9 +118,52 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   return parseWith(serverMessageSchema, text);
 }
 
-/**
- * The path the terminal socket is served on. Query parameters: `lesson` (lesson id), `cols`
- * and `rows` (initial size), and to take over a shell whose socket dropped, `resume` (its id)
- * and `offset` (bytes of its output already received).
- */
+/** The path the terminal socket is served on; its query is a TerminalQuery. */
 export const terminalPath = '/ws/terminal';
+
+/** A whole number in decimal digits, as a query parameter carries it. */
+const queryInt = (min: number, max: number) =>
+  z.string().regex(/^\d{1,16}$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+/** The terminal socket's query, built by the page (and tests, benchmarks) and parsed by the server. */
+export const terminalQuerySchema = z
+  .object({
+    /** The lesson's slug (its folder in lessons/). */
+    lesson: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a lesson slug'),
+    /** The node whose shell this terminal shows. */
+    node: z.string().regex(/^node[1-9]$/, 'expected node1 ... node9').default('node1'),
+    cols: queryInt(terminalLimits.minCols, terminalLimits.maxCols),
+    rows: queryInt(terminalLimits.minRows, terminalLimits.maxRows),
+    /** A shell to take over (its id from a `shell` message) after the socket dropped... */
+    resume: z.string().regex(/^[0-9a-f-]{36}$/, 'expected a shell id').optional(),
+    /** ...and how many bytes of its output the page already has. */
+    offset: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+export type TerminalQuery = z.input<typeof terminalQuerySchema>;
+export type ParsedTerminalQuery = z.output<typeof terminalQuerySchema>;
+
+/** The query string for a terminal socket (without the leading `?`). */
+export function terminalQuery(query: { lesson: string; node?: string; cols: number; rows: number; resume?: string | undefined; offset?: number | undefined }): string {
+  const params = new URLSearchParams({ lesson: query.lesson, node: query.node ?? 'node1', cols: String(query.cols), rows: String(query.rows) });
+  if (query.resume) {
+    params.set('resume', query.resume);
+    params.set('offset', String(query.offset ?? 0));
+  }
+  return params.toString();
+}
+
+export function parseTerminalQuery(params: URLSearchParams): ParseResult<ParsedTerminalQuery> {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of params) {
+    if (key in raw) return { ok: false, error: `invalid terminal query: ${key} is given twice` };
+    raw[key] = value;
+  }
+  const parsed = terminalQuerySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return { ok: false, error: `invalid terminal query: ${where}${issue?.message ?? 'unknown error'}` };
+  }
+  return { ok: true, message: parsed.data };
+}

@@ -1,55 +1,44 @@
 /**
- * Wires a lesson page together: the terminal, its connection, the steps panel, and the
- * clickable command blocks in the lesson text.
+ * Wires a lesson page together: a terminal tab per node (each its own connection, opened when
+ * first shown), the steps panel with hints and solutions on request, the setup button, and
+ * the clickable command blocks in the lesson text.
  */
 import type { ServerMessage, StepResult } from '../../server/terminal/protocol.ts';
 import { TerminalConnection } from './terminal-connection.ts';
 import { createTerminalView, type TerminalView } from './terminal-view.ts';
 
+type Phase = 'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited';
+
 interface Strings {
-  status: Record<'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited', string>;
+  status: Record<Phase, string>;
   errors: Record<string, string>;
   run: string;
   runTitle: string;
   done: string;
   notDone: string;
+  showSolution: string;
+  typeSolution: string;
+  setupRunning: string;
+  setupDone: string;
+  setupFailed: string;
 }
 
 declare global {
   interface Window {
-    /** For tests and debugging: the terminal's text and the connection state. */
-    slipway?: { terminalText(): string; ready: boolean };
+    /** For tests and debugging: a terminal's text (the shown tab's by default) and its state. */
+    slipway?: { terminalText(node?: string): string; ready: boolean; activeNode: string };
   }
 }
 
-function updateSteps(results: StepResult[], showHints: boolean, strings: Strings): void {
-  const panel = document.querySelector<HTMLElement>('[data-steps]');
-  if (!panel) return;
-  let firstFailed = true;
-  for (const result of results) {
-    const item = panel.querySelector<HTMLElement>(`[data-step-id="${CSS.escape(result.stepId)}"]`);
-    if (!item) continue;
-    const hint = item.querySelector<HTMLElement>('[data-step-hint]');
-    const output = item.querySelector<HTMLElement>('[data-step-output]');
-    const state = item.querySelector<HTMLElement>('[data-step-state]');
-    if (result.done) {
-      item.dataset.state = 'done';
-      if (hint) hint.hidden = true;
-      if (output) output.hidden = true;
-    } else {
-      const show = showHints && firstFailed;
-      firstFailed = false;
-      item.dataset.state = show ? 'failed' : 'pending';
-      if (hint) hint.hidden = !show;
-      if (output) {
-        output.textContent = result.output;
-        output.hidden = !show || result.output === '';
-      }
-    }
-    if (state) state.textContent = item.dataset.state === 'done' ? strings.done : strings.notDone;
-  }
-  const allDone = panel.querySelector<HTMLElement>('[data-all-done]');
-  if (allDone) allDone.hidden = !results.every((result) => result.done);
+interface Tab {
+  node: string;
+  view: TerminalView;
+  connection: TerminalConnection;
+  screen: HTMLElement;
+  button: HTMLButtonElement | undefined;
+  status: { text: string; kind: 'info' | 'error' };
+  ready: boolean;
+  started: boolean;
 }
 
 function setStatus(element: HTMLElement, text: string, kind: 'info' | 'error'): void {
@@ -57,109 +46,235 @@ function setStatus(element: HTMLElement, text: string, kind: 'info' | 'error'): 
   element.dataset.kind = kind;
 }
 
-function makeCommandsClickable(view: TerminalView, connection: TerminalConnection, strings: Strings): void {
-  for (const block of document.querySelectorAll<HTMLElement>('[data-lesson-text] pre[data-language="sh"]')) {
-    const command = (block.textContent ?? '').trim();
-    if (!command) continue;
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'run-command';
-    button.textContent = `▶ ${strings.run}`;
-    button.title = strings.runTitle;
-    button.addEventListener('click', () => {
-      connection.input(`${command}\r`);
-      view.focus();
-    });
-    block.append(button);
-  }
-}
-
 export function startLessonPage(): void {
   const root = document.querySelector<HTMLElement>('[data-terminal]');
-  const screen = root?.querySelector<HTMLElement>('[data-terminal-screen]');
   const statusLine = root?.querySelector<HTMLElement>('[data-terminal-status]');
-  if (!root || !screen || !statusLine) return;
+  if (!root || !statusLine) return;
   const strings = JSON.parse(root.dataset.strings ?? '{}') as Strings;
-  const lessonId = root.dataset.lessonId ?? '';
-  const view = createTerminalView(screen);
+  const lesson = root.dataset.lesson ?? '';
   const checkButton = document.querySelector<HTMLButtonElement>('[data-check-button]');
-  window.slipway = { terminalText: () => view.text(), ready: false };
-
-  let lastNotice = strings.status.connecting;
-  const notice = (text: string) => {
-    if (text === lastNotice) return;
-    lastNotice = text;
-    view.notice(text);
+  const tabs = new Map<string, Tab>();
+  let active: Tab | undefined;
+  window.slipway = {
+    terminalText: (node) => (node ? tabs.get(node) : active)?.view.text() ?? '',
+    ready: false,
+    activeNode: '',
   };
-  const onMessage = (message: ServerMessage) => {
+
+  const anyConnection = () => (active?.connection.connected ? active.connection : [...tabs.values()].find((tab) => tab.connection.connected)?.connection);
+
+  const updateSteps = (results: StepResult[], showHints: boolean) => {
+    const panel = document.querySelector<HTMLElement>('[data-steps]');
+    if (!panel) return;
+    let firstFailed = true;
+    for (const result of results) {
+      const item = panel.querySelector<HTMLElement>(`[data-step-id="${CSS.escape(result.stepId)}"]`);
+      if (!item) continue;
+      const hint = item.querySelector<HTMLElement>('[data-step-hint]');
+      const output = item.querySelector<HTMLElement>('[data-step-output]');
+      const state = item.querySelector<HTMLElement>('[data-step-state]');
+      const help = item.querySelector<HTMLElement>('[data-step-help]');
+      if (result.done) {
+        item.dataset.state = 'done';
+        if (hint) hint.hidden = true;
+        if (output) output.hidden = true;
+        if (help) help.hidden = true;
+      } else {
+        const show = showHints && firstFailed;
+        firstFailed = false;
+        if (show || item.dataset.state !== 'failed') item.dataset.state = show ? 'failed' : 'pending';
+        const shown = item.dataset.state === 'failed';
+        if (hint) hint.hidden = !shown;
+        if (output && show) {
+          output.textContent = result.output;
+          output.hidden = result.output === '';
+        }
+        if (help) help.hidden = !shown;
+      }
+      if (state) state.textContent = item.dataset.state === 'done' ? strings.done : strings.notDone;
+    }
+    const allDone = panel.querySelector<HTMLElement>('[data-all-done]');
+    if (allDone) allDone.hidden = !results.every((result) => result.done);
+  };
+
+  const showSolution = (stepId: string, node: string, commands: string[]) => {
+    const item = document.querySelector<HTMLElement>(`[data-step-id="${CSS.escape(stepId)}"]`);
+    const box = item?.querySelector<HTMLElement>('[data-step-solution]');
+    if (!box) return;
+    box.replaceChildren();
+    const pre = document.createElement('pre');
+    pre.textContent = commands.join('\n');
+    const type = document.createElement('button');
+    type.type = 'button';
+    type.textContent = strings.typeSolution;
+    type.dataset.typeSolution = stepId;
+    type.addEventListener('click', () => {
+      const tab = show(node);
+      for (const command of commands) tab.connection.input(`${command}\r`);
+      tab.view.focus();
+    });
+    box.append(pre, type);
+    box.hidden = false;
+  };
+
+  const setupBox = document.querySelector<HTMLElement>('[data-setup]');
+  const setupButton = setupBox?.querySelector<HTMLButtonElement>('[data-setup-button]');
+  const setupOutput = setupBox?.querySelector<HTMLElement>('[data-setup-output]');
+  const setupState = setupBox?.querySelector<HTMLElement>('[data-setup-state]');
+
+  const onMessage = (tab: Tab, message: ServerMessage) => {
     switch (message.type) {
       case 'status': {
         const text = strings.status[message.phase] ?? message.message;
-        setStatus(statusLine, text, 'info');
-        if (message.phase === 'ready') {
-          window.slipway!.ready = true;
-          lastNotice = '';
-          view.focus();
-        } else notice(text);
+        tab.status = { text, kind: 'info' };
+        tab.ready = message.phase === 'ready';
+        if (tab.ready) tab.view.focus();
+        else tab.view.notice(text);
         break;
       }
       case 'error': {
         const text = strings.errors[message.code] ?? message.message;
-        setStatus(statusLine, text, 'error');
-        view.notice(`\x1b[31m${text}`);
+        tab.status = { text, kind: 'error' };
+        tab.view.notice(`\x1b[31m${text}`);
         if (checkButton) checkButton.disabled = false;
         break;
       }
       case 'checks':
-        updateSteps(message.results, message.trigger === 'button', strings);
+        updateSteps(message.results, message.trigger === 'button');
         if (checkButton && message.trigger === 'button') {
           checkButton.disabled = false;
           checkButton.textContent = checkButton.dataset.label ?? '';
         }
         break;
+      case 'solution':
+        showSolution(message.stepId, message.node, message.commands);
+        break;
+      case 'setup':
+        if (setupState) setupState.textContent = { running: strings.setupRunning, done: strings.setupDone, failed: strings.setupFailed }[message.state];
+        if (setupButton) setupButton.disabled = message.state === 'running';
+        if (setupOutput) {
+          setupOutput.textContent = message.output;
+          setupOutput.hidden = message.state !== 'failed' || message.output === '';
+        }
+        if (setupBox) setupBox.dataset.state = message.state;
+        break;
       case 'exit':
-        setStatus(statusLine, strings.status.exited, 'info');
-        view.notice(strings.status.exited);
+        tab.status = { text: strings.status.exited, kind: 'info' };
+        tab.ready = false;
+        tab.view.notice(strings.status.exited);
         break;
       case 'shell':
         // A replay that starts afresh: clear the screen first (RIS, in the output's own order).
-        if (message.reset) view.write('\x1bc');
+        if (message.reset) tab.view.write('\x1bc');
         break;
       case 'pong':
         break;
     }
+    if (tab === active) refreshStatus();
   };
 
-  const connection = new TerminalConnection(lessonId, () => ({ cols: view.cols, rows: view.rows }), {
-    output: (data, parsed) => view.write(data, parsed),
-    message: onMessage,
-    closed: (willRetry) => {
-      window.slipway!.ready = false;
-      if (checkButton) {
-        checkButton.disabled = false;
-        checkButton.textContent = checkButton.dataset.label ?? '';
+  const refreshStatus = () => {
+    if (!active) return;
+    setStatus(statusLine, active.status.text, active.status.kind);
+    window.slipway!.ready = active.ready;
+    window.slipway!.activeNode = active.node;
+  };
+
+  const createTab = (screen: HTMLElement): Tab => {
+    const node = screen.dataset.node ?? 'node1';
+    const view = createTerminalView(screen);
+    const tab: Tab = {
+      node,
+      view,
+      screen,
+      button: root.querySelector<HTMLButtonElement>(`[data-node-tab="${CSS.escape(node)}"]`) ?? undefined,
+      status: { text: strings.status.connecting, kind: 'info' },
+      ready: false,
+      started: false,
+      connection: undefined as unknown as TerminalConnection,
+    };
+    tab.connection = new TerminalConnection(lesson, node, () => ({ cols: view.cols, rows: view.rows }), {
+      output: (data, parsed) => view.write(data, parsed),
+      message: (message) => onMessage(tab, message),
+      closed: (willRetry) => {
+        tab.ready = false;
+        if (checkButton) {
+          checkButton.disabled = false;
+          checkButton.textContent = checkButton.dataset.label ?? '';
+        }
+        if (willRetry) {
+          tab.status = { text: strings.status.reconnecting, kind: 'info' };
+          view.notice(strings.status.reconnecting);
+        }
+        if (tab === active) refreshStatus();
+      },
+    });
+    view.onInput((data) => {
+      if (tab.connection.shellExited) {
+        if (data === '\r') tab.connection.connect();
+        return;
       }
-      if (willRetry) {
-        setStatus(statusLine, strings.status.reconnecting, 'info');
-        notice(strings.status.reconnecting);
-      }
-    },
-  });
-  view.onInput((data) => {
-    if (connection.shellExited) {
-      if (data === '\r') connection.connect();
-      return;
+      tab.connection.input(data);
+    });
+    view.onResize((cols, rows) => tab.connection.send({ type: 'resize', cols, rows }));
+    return tab;
+  };
+
+  /** Shows a node's tab, connecting it the first time. */
+  const show = (node: string): Tab => {
+    const tab = tabs.get(node) ?? [...tabs.values()][0]!;
+    active = tab;
+    for (const other of tabs.values()) {
+      other.screen.hidden = other !== tab;
+      other.button?.setAttribute('aria-selected', String(other === tab));
+      if (other.button) other.button.tabIndex = other === tab ? 0 : -1;
     }
-    connection.input(data);
-  });
-  view.onResize((cols, rows) => connection.send({ type: 'resize', cols, rows }));
+    tab.view.fit();
+    if (!tab.started) {
+      tab.started = true;
+      tab.view.notice(strings.status.connecting);
+      tab.connection.connect();
+    }
+    refreshStatus();
+    tab.view.focus();
+    return tab;
+  };
+
+  for (const screen of root.querySelectorAll<HTMLElement>('[data-terminal-screen]')) {
+    const tab = createTab(screen);
+    tabs.set(tab.node, tab);
+    tab.button?.addEventListener('click', () => show(tab.node));
+  }
+  if (tabs.size === 0) return;
+
   checkButton?.addEventListener('click', () => {
     // Not connected (yet, or any more): the checks run by themselves once the shell is back.
-    if (!connection.send({ type: 'check' })) return;
+    if (!anyConnection()?.send({ type: 'check' })) return;
     checkButton.disabled = true;
     checkButton.textContent = checkButton.dataset.busyLabel ?? '';
   });
-  makeCommandsClickable(view, connection, strings);
-  view.notice(strings.status.connecting);
-  connection.connect();
+  for (const button of document.querySelectorAll<HTMLButtonElement>('[data-show-solution]')) {
+    button.addEventListener('click', () => anyConnection()?.send({ type: 'solution', stepId: button.dataset.showSolution ?? '' }));
+  }
+  setupButton?.addEventListener('click', () => anyConnection()?.send({ type: 'setup' }));
+
+  for (const block of document.querySelectorAll<HTMLElement>('[data-lesson-text] pre[data-language="sh"]')) {
+    const command = (block.textContent ?? '').trim();
+    if (!command) continue;
+    // A block can name its node in the text before it ("on node2") through a data attribute
+    // set by the lesson's markup; otherwise it runs in the tab that is shown.
+    const node = block.closest<HTMLElement>('[data-node]')?.dataset.node;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'run-command';
+    button.textContent = node && tabs.size > 1 ? `▶ ${strings.run} · ${node}` : `▶ ${strings.run}`;
+    button.title = strings.runTitle;
+    button.addEventListener('click', () => {
+      const tab = node && tabs.has(node) ? show(node) : active!;
+      tab.connection.input(`${command}\r`);
+      tab.view.focus();
+    });
+    block.append(button);
+  }
+  show([...tabs.keys()][0]!);
 }

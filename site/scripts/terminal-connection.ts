@@ -6,6 +6,7 @@ import {
   flowControl,
   parseServerMessage,
   terminalPath,
+  terminalQuery,
   type ClientMessage,
   type ServerMessage,
 } from '../../server/terminal/protocol.ts';
@@ -26,19 +27,25 @@ export class TerminalConnection {
   /** The shell this page is attached to, kept across reloads of this tab, and its output so far. */
   #shellId: string | undefined;
   #received = 0;
-  readonly #lessonId: string;
+  readonly #lesson: string;
+  readonly #node: string;
   readonly #events: ConnectionEvents;
   readonly #size: () => { cols: number; rows: number };
 
-  constructor(lessonId: string, size: () => { cols: number; rows: number }, events: ConnectionEvents) {
-    this.#lessonId = lessonId;
+  constructor(lesson: string, node: string, size: () => { cols: number; rows: number }, events: ConnectionEvents) {
+    this.#lesson = lesson;
+    this.#node = node;
     this.#size = size;
     this.#events = events;
     this.#shellId = sessionStorage.getItem(this.#storageKey) ?? undefined;
   }
 
   get #storageKey(): string {
-    return `slipway:shell:${this.#lessonId}`;
+    return `slipway:shell:${this.#lesson}:${this.#node}`;
+  }
+
+  get connected(): boolean {
+    return this.#socket?.readyState === WebSocket.OPEN;
   }
 
   get shellExited(): boolean {
@@ -49,11 +56,7 @@ export class TerminalConnection {
     this.#shellExited = false;
     const { cols, rows } = this.#size();
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const query = new URLSearchParams({ lesson: this.#lessonId, cols: String(cols), rows: String(rows) });
-    if (this.#shellId) {
-      query.set('resume', this.#shellId);
-      query.set('offset', String(this.#received));
-    }
+    const query = terminalQuery({ lesson: this.#lesson, node: this.#node, cols, rows, resume: this.#shellId, offset: this.#received });
     const socket = new WebSocket(`${scheme}//${location.host}${terminalPath}?${query}`);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;

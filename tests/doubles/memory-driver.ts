@@ -9,6 +9,7 @@ import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOp
 
 export type DriverCall =
   | { method: 'start'; sessionId: string; learnerId: string; nodes: string[] }
+  | { method: 'addNodes'; sessionId: string; nodes: string[] }
   | { method: 'isRunning'; sessionId: string }
   | { method: 'stop'; sessionId: string }
   | { method: 'openShell'; sessionId: string; node: string; options: ShellOptions }
@@ -62,6 +63,15 @@ export class MemoryDriver implements SandboxDriver {
     onProgress('waiting-engine', 'Waiting for Docker to answer…');
     this.sandboxes.set(spec.sessionId, { ...spec, nodes: [...spec.nodes] });
     return { sessionId: spec.sessionId, nodes: [...spec.nodes] };
+  }
+
+  async addNodes(sessionId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
+    this.calls.push({ method: 'addNodes', sessionId, nodes: [...nodes] });
+    const spec = this.sandboxes.get(sessionId);
+    if (!spec) throw new SlipwayError('SANDBOX_MISSING', `Sandbox ${sessionId} does not exist.`);
+    onProgress('starting', `Starting ${nodes.join(', ')}…`);
+    if (this.#startDelayMs > 0) await sleep(this.#startDelayMs);
+    for (const node of nodes) if (!spec.nodes.includes(node)) spec.nodes.push(node);
   }
 
   async isRunning(sessionId: string): Promise<boolean> {
@@ -126,6 +136,10 @@ export class FailingDriver implements SandboxDriver {
 
   async start(): Promise<SandboxInfo> {
     this.startCalls += 1;
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async addNodes(): Promise<void> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
   }
 

@@ -1,6 +1,6 @@
 /** A terminal WebSocket client for tests: collects output and control messages. */
 import WebSocket from 'ws';
-import { parseServerMessage, terminalPath, type ClientMessage, type ServerMessage } from '../../server/terminal/protocol.ts';
+import { parseServerMessage, terminalPath, terminalQuery, type ClientMessage, type ServerMessage } from '../../server/terminal/protocol.ts';
 
 export interface TestTerminal {
   socket: WebSocket;
@@ -25,16 +25,17 @@ export function newLearnerId(): string {
 
 export function openTerminal(
   baseUrl: string,
-  options: { lesson?: string; learnerId?: string; origin?: string; cols?: number; rows?: number; resume?: { shellId: string; offset: number } } = {},
+  options: { lesson?: string; node?: string; learnerId?: string; origin?: string; cols?: number; rows?: number; resume?: { shellId: string; offset: number } } = {},
 ): TestTerminal {
   const url = new URL(terminalPath, baseUrl.replace(/^http/, 'ws'));
-  url.searchParams.set('lesson', options.lesson ?? 'en/hello-world');
-  url.searchParams.set('cols', String(options.cols ?? 80));
-  url.searchParams.set('rows', String(options.rows ?? 24));
-  if (options.resume) {
-    url.searchParams.set('resume', options.resume.shellId);
-    url.searchParams.set('offset', String(options.resume.offset));
-  }
+  url.search = terminalQuery({
+    lesson: options.lesson ?? 'hello-world',
+    node: options.node ?? 'node1',
+    cols: options.cols ?? 80,
+    rows: options.rows ?? 24,
+    resume: options.resume?.shellId,
+    offset: options.resume?.offset,
+  });
   const headers: Record<string, string> = {};
   if (options.learnerId) headers.cookie = learnerCookie(options.learnerId);
   if (options.origin) headers.origin = options.origin;

@@ -85,14 +85,7 @@ export class DockerDriver implements SandboxDriver {
         }),
       );
       await this.#docker.getNetwork(network).connect({ Container: this.#options.mirrorContainer, EndpointConfig: { Aliases: ['mirror'] } });
-      const mirror = await this.#docker.getContainer(this.#options.mirrorContainer).inspect();
-      const mirrorIp = mirror.NetworkSettings.Networks[network]?.IPAddress;
-      if (!mirrorIp) throw new Error('the mirror did not get an address on the session network');
-
-      onProgress('starting', `Starting ${spec.nodes.join(', ')}…`);
-      await Promise.all(spec.nodes.map((node) => this.#startNode(spec, node, network, mirrorIp, labels)));
-      onProgress('waiting-engine', 'Waiting for Docker inside your sandbox to start…');
-      await Promise.all(spec.nodes.map((node) => this.#waitForEngine(spec.sessionId, node)));
+      await this.#startNodes(spec, spec.nodes, onProgress);
       log.info('sandbox started', { nodes: spec.nodes });
       return { sessionId: spec.sessionId, nodes: spec.nodes };
     } catch (error) {
@@ -102,6 +95,42 @@ export class DockerDriver implements SandboxDriver {
       if (isEngineUnreachable(error)) throw engineUnavailable(error);
       throw new SlipwayError('SANDBOX_FAILED', 'Your sandbox could not be started. Please try again in a moment.', { cause: error });
     }
+  }
+
+  async addNodes(sessionId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
+    const filters = labelFilter(this.#options.instance, { [labelKeys.session]: sessionId, [labelKeys.role]: 'sandbox' });
+    const existing = await this.#engine(() => this.#docker.listContainers({ all: true, filters }));
+    const first = existing[0];
+    const have = new Set(existing.map((info) => info.Labels[labelKeys.node]));
+    const missing = nodes.filter((node) => !have.has(node));
+    if (missing.length === 0) return;
+    if (!first) throw new SlipwayError('SANDBOX_MISSING', 'Your sandbox is gone. Reload the page to get a new one.');
+    const spec: SandboxSpec = { sessionId, learnerId: first.Labels[labelKeys.learner] ?? '', nodes: missing };
+    try {
+      await this.#startNodes(spec, missing, onProgress);
+    } catch (error) {
+      // Leave the nodes that ran before; remove the half-started new ones.
+      for (const node of missing) {
+        await idempotent(() => this.#docker.getContainer(this.#containerName(sessionId, node)).remove({ force: true, v: true })).catch(() => undefined);
+        await idempotent(() => this.#docker.getVolume(`${this.#containerName(sessionId, node)}-docker`).remove()).catch(() => undefined);
+      }
+      if (error instanceof SlipwayError) throw error;
+      if (isEngineUnreachable(error)) throw engineUnavailable(error);
+      throw new SlipwayError('SANDBOX_FAILED', `${missing.join(', ')} could not be started. Please try again in a moment.`, { cause: error });
+    }
+  }
+
+  /** Starts `nodes` on the session's network (which the mirror has joined) and waits for their engines. */
+  async #startNodes(spec: SandboxSpec, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
+    const network = this.#networkName(spec.sessionId);
+    const mirror = await this.#docker.getContainer(this.#options.mirrorContainer).inspect();
+    const mirrorIp = mirror.NetworkSettings.Networks[network]?.IPAddress;
+    if (!mirrorIp) throw new Error('the mirror did not get an address on the session network');
+    const labels = { ...baseLabels(this.#options.instance, 'sandbox'), [labelKeys.session]: spec.sessionId, [labelKeys.learner]: spec.learnerId };
+    onProgress('starting', `Starting ${nodes.join(', ')}…`);
+    await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, mirrorIp, labels)));
+    onProgress('waiting-engine', 'Waiting for Docker inside your sandbox to start…');
+    await Promise.all(nodes.map((node) => this.#waitForEngine(spec.sessionId, node)));
   }
 
   async #startNode(spec: SandboxSpec, node: string, network: string, mirrorIp: string, labels: Record<string, string>): Promise<void> {

@@ -1,6 +1,6 @@
 /** Typing into a real shell in a sandbox, as a learner would, and waiting for each prompt. */
-import type { Shell } from '../../server/sandbox/driver.ts';
-import { CommandFinishedDetector } from '../../server/terminal/osc133.ts';
+import type { Shell } from '../sandbox/driver.ts';
+import { CommandFinishedDetector } from '../terminal/osc133.ts';
 
 export interface TypingShell {
   /** Types a command and Enter; resolves when the next prompt appears. Returns what was printed. */
