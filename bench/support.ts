@@ -3,6 +3,7 @@
  * options, statistics, the plain and Markdown tables, Ctrl-C handling, and the clean-up that
  * removes every sandbox and the mirror and checks that nothing of the instance is left.
  */
+import { testSecret } from '../tests/support/secret.ts';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../server/config.ts';
@@ -159,6 +160,7 @@ export async function startBenchSlipway(): Promise<{ slipway: Slipway; ms: numbe
     SLIPWAY_HOST: '127.0.0.1',
     SLIPWAY_INSTANCE: instance,
     SLIPWAY_LOG_LEVEL: 'warn',
+    SLIPWAY_SECRET: testSecret,
   });
   const started = await timed(() => startSlipway(config, log));
   return { slipway: started.value, ms: started.ms };

@@ -19,6 +19,11 @@ export const configSchema = z.object({
     .url()
     .optional()
     .describe('URL learners open, when Slipway sits behind a proxy; WebSocket origins must match it.'),
+  SLIPWAY_SECRET: z
+    .string()
+    .min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)')
+    .optional()
+    .describe('Key that signs learner cookies; by default a random one kept in the state folder (secret.key).'),
   SLIPWAY_SITE_DIR: z
     .string()
     .default(path.join(projectRoot, 'dist'))

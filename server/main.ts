@@ -8,6 +8,7 @@ import { createApp, type App } from './http/app.ts';
 import { loadCourse } from '../lessons/course.ts';
 import { existsSync } from 'node:fs';
 import { SqliteProgressStore } from './store/sqlite-store.ts';
+import { loadOrCreateSecret } from './store/secret.ts';
 import { connectEngine, engineUnavailable, type Docker } from './sandbox/docker/engine.ts';
 import { DockerDriver } from './sandbox/docker/driver.ts';
 import { ensureHostFirewall } from './sandbox/docker/firewall.ts';
@@ -73,6 +74,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     throw new Error(`The site is not built (${config.SLIPWAY_SITE_DIR} has no index.html): run \`npm run build\` first.`);
   }
   const course = await loadCourse(config.SLIPWAY_LESSONS_DIR);
+  const secret = config.SLIPWAY_SECRET ?? (await loadOrCreateSecret(config.SLIPWAY_STATE_DIR));
   const store = new SqliteProgressStore(path.join(config.SLIPWAY_STATE_DIR, 'slipway.db'));
   const runtime = await prepareSandboxes(config, log);
   const sessions = new SessionManager(
@@ -87,6 +89,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   const app = createApp({
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,
+    secret,
     course,
     store,
     driver: runtime.driver,

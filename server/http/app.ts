@@ -13,12 +13,16 @@ import type { ProgressStore } from '../store/progress-store.ts';
 import { bridgeTerminal } from '../terminal/bridge.ts';
 import { ShellRegistry } from '../terminal/live-shell.ts';
 import { maxInputFrameBytes, parseTerminalQuery, terminalPath, type ServerMessage } from '../terminal/protocol.ts';
-import { ensureLearnerId, readLearnerId } from './learner-cookie.ts';
+import { hostAllowed } from './host.ts';
+import { learnerCookies } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
+import { setSecurityHeaders } from './security-headers.ts';
 
 export interface AppOptions {
   siteDir: string;
   publicUrl?: string | undefined;
+  /** Key that signs learner cookies (SLIPWAY_SECRET, or one kept in the state folder). */
+  secret: string | Buffer;
   course: Course;
   store: ProgressStore;
   driver: SandboxDriver;
@@ -50,16 +54,31 @@ export function satisfiableRange(header: string): boolean {
 export function createApp(options: AppOptions): App {
   const { log } = options;
   const serveStatic = sirv(options.siteDir, { etag: true, dev: false, extensions: ['html'] });
+  const cookies = learnerCookies(options.secret);
+  const secureCookies = options.publicUrl?.startsWith('https:') ?? false;
+  const plain = (response: http.ServerResponse, status: number, text: string) => {
+    response.statusCode = status;
+    response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    response.end(`${text}\n`);
+  };
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    setSecurityHeaders(response);
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return plain(response, 405, 'Method not allowed');
+    }
     if (url.pathname === '/api/health') {
+      // Says the server answers; how busy it is stays for the operator's logs.
       response.setHeader('Content-Type', 'application/json');
-      response.end(JSON.stringify({ ok: true, sandboxes: options.sessions.size }));
+      response.setHeader('Cache-Control', 'no-store');
+      response.end('{"ok":true}');
       return;
     }
     if (url.pathname === '/api/progress') {
+      if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');
       // The learner's done steps by lesson, for the course index; nothing for a stranger.
-      const learnerId = readLearnerId(request);
+      const learnerId = cookies.read(request);
       response.setHeader('Content-Type', 'application/json');
       response.setHeader('Cache-Control', 'no-store');
       if (!learnerId) return void response.end('{"lessons":{}}');
@@ -73,15 +92,11 @@ export function createApp(options: AppOptions): App {
       );
       return;
     }
-    if (request.method === 'GET' || request.method === 'HEAD') ensureLearnerId(request, response);
+    cookies.ensure(request, response, { secure: secureCookies });
     // sirv throws on a range it cannot satisfy (`bytes=2-1`); such a header is ignored, as
     // RFC 9110 allows, and the whole file is served.
     if (request.headers.range !== undefined && !satisfiableRange(request.headers.range)) delete request.headers.range;
-    serveStatic(request, response, () => {
-      response.statusCode = 404;
-      response.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      response.end('Not found\n');
-    });
+    serveStatic(request, response, () => plain(response, 404, 'Not found'));
   };
   const server = http.createServer((request, response) => {
     // One request's bug answers 500 to that request; it never ends the process.
@@ -92,11 +107,7 @@ export function createApp(options: AppOptions): App {
     } catch (error) {
       log.error('request failed', { error, method: request.method, url: request.url?.slice(0, 200) });
       if (response.headersSent) response.destroy();
-      else {
-        response.statusCode = 500;
-        response.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        response.end('Internal server error\n');
-      }
+      else plain(response, 500, 'Internal server error');
     }
   });
 
@@ -127,8 +138,9 @@ export function createApp(options: AppOptions): App {
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (url.pathname !== terminalPath) return refuse(404, 'Not Found');
+    if (!hostAllowed(request.headers.host, options.publicUrl)) return refuse(403, 'Forbidden');
     if (!originAllowed(request, options.publicUrl)) return refuse(403, 'Forbidden');
-    const learnerId = readLearnerId(request);
+    const learnerId = cookies.read(request);
     if (!learnerId) return refuse(401, 'Unauthorized');
     const query = parseTerminalQuery(url.searchParams);
     wss.handleUpgrade(request, socket, head, (ws) => {

@@ -2,6 +2,7 @@
 import { inject } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
+import { testSecret } from './secret.ts';
 import { startSlipway, type Slipway, type StartOptions } from '../../server/main.ts';
 
 export function testInstance(): string {
@@ -16,6 +17,7 @@ export async function startTestSlipway(env: Record<string, string> = {}, options
     SLIPWAY_HOST: '127.0.0.1',
     SLIPWAY_PORT: '0',
     SLIPWAY_LOG_LEVEL: 'warn',
+    SLIPWAY_SECRET: testSecret,
     ...env,
   });
   return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), options);

@@ -1,5 +1,7 @@
 /** A terminal WebSocket client for tests: collects output and control messages. */
 import WebSocket from 'ws';
+import { learnerCookies } from '../../server/http/learner-cookie.ts';
+import { testSecret } from './secret.ts';
 import { parseServerMessage, terminalPath, terminalQuery, type ClientMessage, type ServerMessage } from '../../server/terminal/protocol.ts';
 
 export interface TestTerminal {
@@ -14,11 +16,12 @@ export interface TestTerminal {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export function learnerCookie(id: string): string {
-  return `slipway_learner=${id}`;
+/** The cookie header for a learner id, signed with the key test servers use (tests/support/secret.ts). */
+export function learnerCookie(id: string, secret: string = testSecret): string {
+  return `slipway_learner=${learnerCookies(secret).value(id)}`;
 }
 
-/** A fresh valid learner id (22 base64url characters). */
+/** A fresh learner id (22 base64url characters), as the server would issue it. */
 export function newLearnerId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
 }
