@@ -17,6 +17,9 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       SLIPWAY_HOST: '0.0.0.0',
       SLIPWAY_LESSONS_DIR: path.join(projectRoot, 'lessons'),
+      SLIPWAY_SANDBOXES_PER_ADDRESS: 5,
+      SLIPWAY_SOCKETS_PER_LEARNER: 8,
+      SLIPWAY_UNUSED_MINUTES: 3,
       SLIPWAY_PORT: 8080,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),

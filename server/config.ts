@@ -42,6 +42,15 @@ export const configSchema = z.object({
     .optional()
     .describe('Debian image to build on instead of debootstrapping one (e.g. debian:bookworm where Docker Hub is reachable).'),
   SLIPWAY_MAX_SANDBOXES: integer(1, 10000).default(20).describe('Most learner sandboxes running at once.'),
+  SLIPWAY_SANDBOXES_PER_ADDRESS: integer(1, 10000)
+    .default(5)
+    .describe('Most sandboxes learners from one network address may hold (raise it for a classroom behind one NAT address).'),
+  SLIPWAY_SOCKETS_PER_LEARNER: integer(1, 100)
+    .default(8)
+    .describe('Most terminals one learner may have open at once (tabs, nodes); an address may have this many per sandbox it may hold.'),
+  SLIPWAY_UNUSED_MINUTES: integer(1, 24 * 60)
+    .default(3)
+    .describe('A sandbox nobody has typed into is removed after this long without an open terminal (sooner than SLIPWAY_IDLE_MINUTES).'),
   SLIPWAY_SANDBOX_MEMORY_MB: integer(256, 65536).default(1024).describe('Memory limit of one sandbox node.'),
   SLIPWAY_SANDBOX_CPUS: z.coerce.number().min(0.1).max(64).default(1).describe('CPU limit of one sandbox node.'),
   SLIPWAY_SANDBOX_PIDS: integer(64, 100000).default(1024).describe('Process limit of one sandbox node.'),

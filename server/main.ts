@@ -79,7 +79,12 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   const runtime = await prepareSandboxes(config, log);
   const sessions = new SessionManager(
     runtime.driver,
-    { maxSandboxes: config.SLIPWAY_MAX_SANDBOXES, idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000 },
+    {
+      maxSandboxes: config.SLIPWAY_MAX_SANDBOXES,
+      idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000,
+      unusedIdleMs: config.SLIPWAY_UNUSED_MINUTES * 60_000,
+      perAddress: config.SLIPWAY_SANDBOXES_PER_ADDRESS,
+    },
     log,
   );
   if (options.recover !== false) {
@@ -97,6 +102,8 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     checkTimeoutMs: config.SLIPWAY_CHECK_TIMEOUT_MS,
     heartbeatMs: config.SLIPWAY_HEARTBEAT_SECONDS * 1000,
     resumeGraceMs: config.SLIPWAY_RESUME_SECONDS * 1000,
+    socketsPerLearner: config.SLIPWAY_SOCKETS_PER_LEARNER,
+    socketsPerAddress: config.SLIPWAY_SOCKETS_PER_LEARNER * config.SLIPWAY_SANDBOXES_PER_ADDRESS,
     log,
   });
   const url = await app.listen(config.SLIPWAY_PORT, config.SLIPWAY_HOST);

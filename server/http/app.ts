@@ -33,6 +33,42 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** How long a shell whose socket closed waits to be resumed. */
   resumeGraceMs?: number;
+  /** Most terminal sockets one learner may hold; an address may hold this many per sandbox it may have. */
+  socketsPerLearner?: number;
+  socketsPerAddress?: number;
+}
+
+/**
+ * The client's address: the peer's, or behind the proxy that SLIPWAY_PUBLIC_URL says there is,
+ * the address that proxy appended last to X-Forwarded-For (anything before it the client wrote).
+ */
+export function clientAddress(request: http.IncomingMessage, behindProxy: boolean): string {
+  const forwarded = request.headers['x-forwarded-for'];
+  if (behindProxy && typeof forwarded === 'string') {
+    const last = forwarded.split(',').at(-1)?.trim();
+    if (last) return last;
+  }
+  return request.socket.remoteAddress ?? 'unknown';
+}
+
+/** Open sockets per key (a learner, an address), with a ceiling. */
+class SocketCounter {
+  readonly #counts = new Map<string, number>();
+  readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  tryOpen(key: string): boolean {
+    const count = this.#counts.get(key) ?? 0;
+    if (count >= this.limit) return false;
+    this.#counts.set(key, count + 1);
+    return true;
+  }
+  close(key: string): void {
+    const count = (this.#counts.get(key) ?? 1) - 1;
+    if (count <= 0) this.#counts.delete(key);
+    else this.#counts.set(key, count);
+  }
 }
 
 export interface App {
@@ -112,6 +148,8 @@ export function createApp(options: AppOptions): App {
   });
 
   const shells = new ShellRegistry();
+  const perLearner = new SocketCounter(options.socketsPerLearner ?? 8);
+  const perAddress = new SocketCounter(options.socketsPerAddress ?? 40);
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxInputFrameBytes + 1024 });
   // Heartbeat: a socket that has not answered the previous ping is dead (a laptop that went
   // to sleep, a dropped Wi-Fi); ending it ends its shell and lets the sandbox go idle. The
@@ -142,6 +180,20 @@ export function createApp(options: AppOptions): App {
     if (!originAllowed(request, options.publicUrl)) return refuse(403, 'Forbidden');
     const learnerId = cookies.read(request);
     if (!learnerId) return refuse(401, 'Unauthorized');
+    const address = clientAddress(request, options.publicUrl !== undefined);
+    if (!perLearner.tryOpen(learnerId)) return refuse(429, 'Too Many Requests');
+    if (!perAddress.tryOpen(address)) {
+      perLearner.close(learnerId);
+      return refuse(429, 'Too Many Requests');
+    }
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      perLearner.close(learnerId);
+      perAddress.close(address);
+    };
+    socket.once('close', uncount);
     const query = parseTerminalQuery(url.searchParams);
     wss.handleUpgrade(request, socket, head, (ws) => {
       // ws reports a bad frame (too large, invalid UTF-8, a reserved opcode) as an 'error'
@@ -159,7 +211,7 @@ export function createApp(options: AppOptions): App {
       const { lesson, node, cols, rows, resume, offset } = query.message;
       bridgeTerminal(
         ws,
-        { learnerId, lesson, node, cols, rows, resume: resume ? { shellId: resume, offset: offset ?? 0 } : undefined },
+        { learnerId, address, lesson, node, cols, rows, resume: resume ? { shellId: resume, offset: offset ?? 0 } : undefined },
         {
           sessions: options.sessions,
           driver: options.driver,

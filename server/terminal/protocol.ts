@@ -34,6 +34,7 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export const errorCodes = [
   'ENGINE_UNAVAILABLE',
   'OUT_OF_CAPACITY',
+  'TOO_MANY',
   'SANDBOX_MISSING',
   'SANDBOX_FAILED',
   'BAD_MESSAGE',

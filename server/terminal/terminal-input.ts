@@ -42,14 +42,24 @@ export class TerminalInput {
     return this.#queued;
   }
 
+  readonly #onDrain = () => {
+    this.#waitingForDrain = false;
+    this.#flush();
+  };
+
   /** The shell is there: apply the latest size, then the queued input. */
   attach(target: InputTarget, size: { cols: number; rows: number }): void {
     this.#target = target;
-    target.stream.on('drain', () => {
-      this.#waitingForDrain = false;
-      this.#flush();
-    });
+    target.stream.on('drain', this.#onDrain);
     this.resize(size.cols, size.rows);
+  }
+
+  /** The socket is gone: forget the shell (it may be taken over by another socket) and the queue. */
+  detach(): void {
+    this.#target?.stream.off('drain', this.#onDrain);
+    this.#target = undefined;
+    this.#queue = [];
+    this.#queued = 0;
   }
 
   write(data: Buffer): void {

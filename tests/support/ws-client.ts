@@ -28,7 +28,7 @@ export function newLearnerId(): string {
 
 export function openTerminal(
   baseUrl: string,
-  options: { lesson?: string; node?: string; learnerId?: string; origin?: string; cols?: number; rows?: number; resume?: { shellId: string; offset: number } } = {},
+  options: { lesson?: string; node?: string; learnerId?: string; headers?: Record<string, string>; origin?: string; cols?: number; rows?: number; resume?: { shellId: string; offset: number } } = {},
 ): TestTerminal {
   const url = new URL(terminalPath, baseUrl.replace(/^http/, 'ws'));
   url.search = terminalQuery({
@@ -39,7 +39,7 @@ export function openTerminal(
     resume: options.resume?.shellId,
     offset: options.resume?.offset,
   });
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.learnerId) headers.cookie = learnerCookie(options.learnerId);
   if (options.origin) headers.origin = options.origin;
   const socket = new WebSocket(url, { headers });
