@@ -116,7 +116,9 @@ export class DockerDriver implements SandboxDriver {
       Hostname: node,
       User: sandboxUser,
       Labels: nodeLabels,
-      Env: [`SLIPWAY_NODE=${node}`],
+      // The node's name server answers the session's node names (images/sandbox/resolver.sh);
+      // only names that exist, as Docker's DNS stalls on a name it does not know.
+      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`],
       HostConfig: {
         // No --privileged and no root: the node runs as an unprivileged user with Docker's
         // default capabilities. rootlesskit needs to create user namespaces (seccomp
