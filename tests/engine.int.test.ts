@@ -73,6 +73,11 @@ describe('the engine in a node', () => {
     expect(await ok('node1', 'systemctl restart docker && systemctl is-active docker')).toContain('active');
     expect(await ok('node1', '/etc/init.d/docker restart && service docker status')).toContain('Docker is running.');
 
+    // reload: dockerd rereads the (merged) file without stopping, for the settings it can.
+    const reloaded = await ok('node1', `jq '. + {"labels": ["reloaded=yes"]}' /etc/docker/daemon.json > /tmp/d.json && cp /tmp/d.json /etc/docker/daemon.json && service docker reload && for i in $(seq 1 50); do docker info --format '{{json .Labels}}' | grep -q reloaded=yes && break; sleep 0.1; done; docker info --format '{{json .Labels}} {{json .RegistryConfig.Mirrors}}'`);
+    expect(reloaded).toContain('reloaded=yes');
+    expect(reloaded).toContain('http://mirror:5000/');
+
     const stopped = await run('node1', 'service docker stop; service docker status; echo "status=$?"; docker info >/dev/null 2>&1; echo "info=$?"');
     expect(stopped.output).toContain('status=3');
     expect(stopped.output).toContain('info=1');
