@@ -96,7 +96,9 @@ describe('the engine in a node', () => {
     await ok('node1', 'cp /etc/docker/daemon.json ~/daemon.json.good');
     const broken = await run('node1', `printf '{ "insecure-registries": ["node2:5000"], }\\n' > /etc/docker/daemon.json && service docker restart`);
     expect(broken.exitCode).not.toBe(0);
-    expect(broken.output).toContain('Starting Docker: failed.');
+    // (stdout and stderr arrive separately here, so the lines may interleave)
+    expect(broken.output).toContain('Starting Docker: ');
+    expect(broken.output).toContain('failed.');
     expect(broken.output).toMatch(/\/etc\/docker\/daemon\.json is not valid: .*line 1/);
     expect((await run('node1', 'docker info')).exitCode).not.toBe(0);
 
