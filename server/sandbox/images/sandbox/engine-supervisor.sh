@@ -79,7 +79,10 @@ while [ -z "$exiting" ]; do
   attempt=$((attempt + 1))
   set_state starting
   # Keep the log small: it lives on the node's disk, and dockerd may be restarted many times.
-  if [ "$(stat -c %s "$engine_log" 2>/dev/null || echo 0)" -gt 1048576 ]; then mv -f "$engine_log" "$engine_log.1"; fi
+  # (Trimmed in place: /var/log itself is not the node's to write.)
+  if [ "$(stat -c %s "$engine_log" 2>/dev/null || echo 0)" -gt 1048576 ]; then
+    tail -n 2000 "$engine_log" >"$engine_dir/log.tmp" && cat "$engine_dir/log.tmp" >"$engine_log" && rm -f "$engine_dir/log.tmp"
+  fi
   if ! /usr/local/lib/slipway/engine-config >"$effective_config" 2>"$engine_dir/config-notes"; then
     why=$(grep -v '^note:' "$engine_dir/config-notes" | head -n 1)
     say "dockerd not started: $why"

@@ -6,6 +6,7 @@
 set -eu
 
 if [ "${1:-}" != "--child" ]; then
+  mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
   rm -rf "$XDG_RUNTIME_DIR/rk" "$XDG_RUNTIME_DIR/docker.sock" "$XDG_RUNTIME_DIR/docker.pid" "$XDG_RUNTIME_DIR/docker" "$XDG_RUNTIME_DIR/engine"
   exec rootlesskit \
     --state-dir="$XDG_RUNTIME_DIR/rk" \
