@@ -1,11 +1,12 @@
 /**
  * Sandboxes as Docker-in-Docker containers on the local engine. One session gets an
- * internal network of its own (which the mirror joins) and one container per node, each
- * with its own volume for its rootless Docker engine's data.
+ * internal network of its own (which the mirror and the package caches join) and one
+ * container per node, each with its own volume for its rootless Docker engine's data.
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
+import type { SessionService } from './caches.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
 import { openShellInNode, runInNode, sandboxUser } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
@@ -15,6 +16,8 @@ export interface DockerDriverOptions {
   instance: string;
   sandboxImage: string;
   mirrorContainer: string;
+  /** More shared containers each session reaches by name: the package caches (caches.ts). */
+  caches?: SessionService[];
   memoryMb: number;
   cpus: number;
   pids: number;
@@ -56,6 +59,28 @@ export class DockerDriver implements SandboxDriver {
     return objectName(this.#options.instance, sessionId);
   }
 
+  /** The shared containers a session's network gets, each under the name nodes use for it. */
+  #services(): SessionService[] {
+    return [{ containerName: this.#options.mirrorContainer, alias: 'mirror' }, ...(this.#options.caches ?? [])];
+  }
+
+  /**
+   * Joins the shared services to the session's network and returns `/etc/hosts` lines for the
+   * nodes. Names come from /etc/hosts rather than the engine's DNS: the rootless engine inside
+   * a node resolves through the node's own files (see images/sandbox/entrypoint.sh).
+   */
+  async #joinServices(network: string): Promise<string[]> {
+    return Promise.all(
+      this.#services().map(async ({ containerName, alias }) => {
+        await this.#docker.getNetwork(network).connect({ Container: containerName, EndpointConfig: { Aliases: [alias] } });
+        const info = await this.#docker.getContainer(containerName).inspect();
+        const address = info.NetworkSettings.Networks[network]?.IPAddress;
+        if (!address) throw new Error(`${containerName} did not get an address on the session network`);
+        return `${alias}:${address}`;
+      }),
+    );
+  }
+
   async #engine<T>(action: () => Promise<T>): Promise<T> {
     try {
       return await action();
@@ -84,13 +109,10 @@ export class DockerDriver implements SandboxDriver {
           },
         }),
       );
-      await this.#docker.getNetwork(network).connect({ Container: this.#options.mirrorContainer, EndpointConfig: { Aliases: ['mirror'] } });
-      const mirror = await this.#docker.getContainer(this.#options.mirrorContainer).inspect();
-      const mirrorIp = mirror.NetworkSettings.Networks[network]?.IPAddress;
-      if (!mirrorIp) throw new Error('the mirror did not get an address on the session network');
+      const extraHosts = await this.#joinServices(network);
 
       onProgress('starting', `Starting ${spec.nodes.join(', ')}…`);
-      await Promise.all(spec.nodes.map((node) => this.#startNode(spec, node, network, mirrorIp, labels)));
+      await Promise.all(spec.nodes.map((node) => this.#startNode(spec, node, network, extraHosts, labels)));
       onProgress('waiting-engine', 'Waiting for Docker inside your sandbox to start…');
       await Promise.all(spec.nodes.map((node) => this.#waitForEngine(spec.sessionId, node)));
       log.info('sandbox started', { nodes: spec.nodes });
@@ -104,7 +126,7 @@ export class DockerDriver implements SandboxDriver {
     }
   }
 
-  async #startNode(spec: SandboxSpec, node: string, network: string, mirrorIp: string, labels: Record<string, string>): Promise<void> {
+  async #startNode(spec: SandboxSpec, node: string, network: string, extraHosts: string[], labels: Record<string, string>): Promise<void> {
     const name = this.#containerName(spec.sessionId, node);
     const volume = `${name}-docker`;
     const nodeLabels = { ...labels, [labelKeys.node]: node };
@@ -136,7 +158,7 @@ export class DockerDriver implements SandboxDriver {
         PidsLimit: this.#options.pids,
         Mounts: [{ Type: 'volume', Source: volume, Target: sandboxDataRoot }],
         NetworkMode: network,
-        ExtraHosts: [`mirror:${mirrorIp}`],
+        ExtraHosts: extraHosts,
         ...(this.#options.runtime ? { Runtime: this.#options.runtime } : {}),
       },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [node] } } },
@@ -171,11 +193,13 @@ export class DockerDriver implements SandboxDriver {
     const containers = await this.#engine(() => this.#docker.listContainers({ all: true, filters }));
     await Promise.all(containers.map((info) => idempotent(() => this.#docker.getContainer(info.Id).remove({ force: true, v: true }))));
     const network = this.#networkName(sessionId);
-    await idempotent(() => this.#docker.getNetwork(network).disconnect({ Container: this.#options.mirrorContainer, Force: true })).catch(
-      (error: unknown) => {
-        // The engine answers 500 when the mirror was never connected; that is fine here.
-        if (!/not connected/.test(String((error as Error).message))) throw error;
-      },
+    await Promise.all(
+      this.#services().map(({ containerName }) =>
+        idempotent(() => this.#docker.getNetwork(network).disconnect({ Container: containerName, Force: true })).catch((error: unknown) => {
+          // The engine answers 500 when the service was never connected; that is fine here.
+          if (!/not connected/.test(String((error as Error).message))) throw error;
+        }),
+      ),
     );
     const networks = await this.#docker.listNetworks({ filters });
     await Promise.all(networks.map((info) => idempotent(() => this.#docker.getNetwork(info.Id).remove())));
