@@ -96,6 +96,15 @@ describe('with the caches offline, a learner', () => {
     }
   });
 
+  it('shares containers with the session that do not route between sessions', async () => {
+    const docker = slipway.runtime.docker;
+    for (const name of ['mirror', 'apt-cache', 'pypi']) {
+      const info = await docker.getContainer(objectName(testInstance(), name)).inspect();
+      expect(info.HostConfig.Sysctls, name).toMatchObject({ 'net.ipv4.ip_forward': '0' });
+      expect(Object.keys(info.NetworkSettings.Networks), name).toContain(objectName(testInstance(), sessionId));
+    }
+  });
+
   it('reaches the caches by name from the node', async () => {
     const result = await run(
       'curl -sf http://pypi:3141/simple/flask/ && ' +

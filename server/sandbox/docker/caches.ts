@@ -14,13 +14,7 @@ import type { Logger } from '../../log.ts';
 import { idempotent, statusOf, type Docker } from './engine.ts';
 import type { ImageSet } from './images.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
-
-/** A container that sandboxes reach by a name of their own (through the nodes' /etc/hosts). */
-export interface SessionService {
-  containerName: string;
-  /** The host name nodes use for it. */
-  alias: string;
-}
+import { noForwarding, type SessionService } from './services.ts';
 
 export interface CachesOptions {
   instance: string;
@@ -28,6 +22,7 @@ export interface CachesOptions {
 }
 
 type CreateOptions = Parameters<Docker['createContainer']>[0];
+
 
 async function ensureNetwork(docker: Docker, instance: string, name: string, internal: boolean): Promise<string> {
   const existing = await docker.listNetworks({ filters: { name: [name] } } as object);
@@ -66,6 +61,7 @@ export async function ensureCaches(docker: Docker, images: ImageSet, options: Ca
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],
     RestartPolicy: { Name: 'unless-stopped' },
+    Sysctls: noForwarding,
   };
 
   const aptCache = objectName(instance, 'apt-cache');

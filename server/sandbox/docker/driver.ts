@@ -6,11 +6,11 @@
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
-import type { SessionService } from './caches.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
 import { openShellInNode, runInNode, sandboxUser } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
+import type { SessionService } from './services.ts';
 
 export interface DockerDriverOptions {
   instance: string;

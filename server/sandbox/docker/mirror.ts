@@ -8,6 +8,7 @@ import type { Logger } from '../../log.ts';
 import { followStream, idempotent, statusOf, type Docker } from './engine.ts';
 import { mirrorCatalog, type ImageSet } from './images.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
+import { noForwarding } from './services.ts';
 
 export interface Mirror {
   containerName: string;
@@ -94,6 +95,7 @@ export async function ensureMirror(docker: Docker, instance: string, images: Ima
       RestartPolicy: { Name: 'unless-stopped' },
       Memory: 256 * 1024 * 1024,
       PidsLimit: 256,
+      Sysctls: noForwarding,
       // A network of its own with no route out; sessions' networks are joined later.
       NetworkMode: await ensureMirrorNetwork(docker, instance),
     },
