@@ -209,8 +209,8 @@ export async function removeBenchObjects(slipway: Slipway, active: Iterable<stri
   await slipway.stop().catch((error: unknown) => problems.push(`stopping Slipway failed: ${(error as Error).message}`));
   // Whatever slipway.stop() did not know about (sandboxes started through the driver).
   await stopAllSandboxes(slipway).catch((error: unknown) => problems.push(`removing sandboxes failed: ${(error as Error).message}`));
-  await removeMirror(docker, instance).catch((error: unknown) => problems.push(`removing the mirror failed: ${(error as Error).message}`));
   await removeCaches(docker, instance).catch((error: unknown) => problems.push(`removing the package caches failed: ${(error as Error).message}`));
+  await removeMirror(docker, instance).catch((error: unknown) => problems.push(`removing the mirror failed: ${(error as Error).message}`));
   const left = await leftoverSandboxObjects(docker).catch((error: unknown) => [`(could not list: ${(error as Error).message})`]);
   if (left.length > 0) problems.push(`left behind in the engine: ${left.join(', ')}`);
   return problems;

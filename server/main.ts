@@ -36,7 +36,12 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
     baseImage: config.SLIPWAY_BASE_IMAGE,
   });
   const mirror = await ensureMirror(docker, config.SLIPWAY_INSTANCE, images, log);
-  const caches = await ensureCaches(docker, images, { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE }, log);
+  const caches = await ensureCaches(
+    docker,
+    images,
+    { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE, internalNetwork: mirror.network },
+    log,
+  );
   await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
   const driver = new DockerDriver(
     docker,

@@ -68,8 +68,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     for (const id of left.containers) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
     for (const id of left.networks) await docker.getNetwork(id).remove().catch(() => undefined);
     for (const name of left.volumes) await docker.getVolume(name).remove().catch(() => undefined);
-    await removeMirror(docker, instance);
     await removeCaches(docker, instance);
+    await removeMirror(docker, instance);
     const after = await leftovers(docker, instance, { includeMirror: true });
     const count = after.containers.length + after.networks.length + after.volumes.length;
     if (left.containers.length + left.networks.length + left.volumes.length > 0 || count > 0) {

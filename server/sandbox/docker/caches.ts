@@ -4,10 +4,11 @@
  * images/caches/), so they serve the course's packages with no upstream. Like the mirror, each
  * runs once per installation and joins every session's network under its name.
  *
- * Offline (SLIPWAY_OFFLINE), apt-cache runs with apt-cacher-ng's Offlinemode on an internal
- * network and no resolver, so nothing it is asked for can leave the machine. Online, it sits
- * on a network of its own with a route out, and fetches from Debian what it does not hold.
- * pypi never needs the outside: it only serves files.
+ * Offline (SLIPWAY_OFFLINE), apt-cache runs with apt-cacher-ng's Offlinemode on the mirror's
+ * internal network and with no resolver, so nothing it is asked for can leave the machine.
+ * Online, it sits on a network of its own with a route out, and fetches from Debian what it
+ * does not hold. pypi never needs the outside: it only serves files, from the mirror's
+ * network. (Sharing that network saves one from the engine's small pool of subnets.)
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../log.ts';
@@ -19,15 +20,17 @@ import { noForwarding, type SessionService } from './services.ts';
 export interface CachesOptions {
   instance: string;
   offline: boolean;
+  /** An internal network to live on between sessions: the mirror's. */
+  internalNetwork: string;
 }
 
 type CreateOptions = Parameters<Docker['createContainer']>[0];
 
 
-async function ensureNetwork(docker: Docker, instance: string, name: string, internal: boolean): Promise<string> {
+async function ensureOnlineNetwork(docker: Docker, instance: string, name: string): Promise<string> {
   const existing = await docker.listNetworks({ filters: { name: [name] } } as object);
   if (!existing.some((network) => network.Name === name)) {
-    await docker.createNetwork({ Name: name, Driver: 'bridge', Internal: internal, Labels: baseLabels(instance, 'cache') });
+    await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: baseLabels(instance, 'cache') });
   }
   return name;
 }
@@ -53,10 +56,10 @@ async function ensureService(docker: Docker, name: string, definition: CreateOpt
 
 /** Starts (or keeps) apt-cache and pypi; returns them for the driver to wire into sessions. */
 export async function ensureCaches(docker: Docker, images: ImageSet, options: CachesOptions, log: Logger): Promise<SessionService[]> {
-  const { instance, offline } = options;
+  const { instance, offline, internalNetwork } = options;
   const labels = baseLabels(instance, 'cache');
-  const internalNetwork = await ensureNetwork(docker, instance, objectName(instance, 'caches'), true);
-  const aptNetwork = offline ? internalNetwork : await ensureNetwork(docker, instance, objectName(instance, 'caches', 'online'), false);
+  const onlineNetwork = objectName(instance, 'caches', 'online');
+  const aptNetwork = offline ? internalNetwork : await ensureOnlineNetwork(docker, instance, onlineNetwork);
   const hardening = {
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],
@@ -104,7 +107,7 @@ export async function ensureCaches(docker: Docker, images: ImageSet, options: Ca
     log,
   );
   // The network of the other mode is no longer used.
-  if (offline) await idempotent(() => docker.getNetwork(objectName(instance, 'caches', 'online')).remove());
+  if (offline) await idempotent(() => docker.getNetwork(onlineNetwork).remove());
   log.info('package caches ready', { offline });
   return [
     { containerName: aptCache, alias: 'apt-cache' },
@@ -112,7 +115,7 @@ export async function ensureCaches(docker: Docker, images: ImageSet, options: Ca
   ];
 }
 
-/** Removes the caches and their networks (the test suite's teardown, `slipway clean`). */
+/** Removes the caches and their own network (the test suite's teardown, `slipway clean`). */
 export async function removeCaches(docker: Docker, instance: string): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: labelFilter(instance, { [labelKeys.role]: 'cache' }) });
   for (const info of containers) await idempotent(() => docker.getContainer(info.Id).remove({ force: true, v: true }));
