@@ -26,7 +26,6 @@ export interface CachesOptions {
 
 type CreateOptions = Parameters<Docker['createContainer']>[0];
 
-
 async function ensureOnlineNetwork(docker: Docker, instance: string, name: string): Promise<string> {
   const existing = await docker.listNetworks({ filters: { name: [name] } } as object);
   if (!existing.some((network) => network.Name === name)) {
