@@ -12,6 +12,13 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 const integer = (min: number, max: number) =>
   z.preprocess((value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value), z.number().int().min(min).max(max));
 
+/** A yes/no switch: "1", "true" or "yes" turn it on; "0", "false" or "no" off. */
+const flag = () =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+    z.enum(['1', 'true', 'yes', '0', 'false', 'no']).transform((value) => ['1', 'true', 'yes'].includes(value)),
+  );
+
 export const configSchema = z.object({
   SLIPWAY_HOST: z.string().default('0.0.0.0').describe('Address the HTTP server listens on.'),
   SLIPWAY_PORT: integer(0, 65535).default(8080).describe('Port the HTTP server listens on (0 picks a free one).'),
@@ -41,6 +48,11 @@ export const configSchema = z.object({
     .min(1)
     .optional()
     .describe('Debian image to build on instead of debootstrapping one (e.g. debian:bookworm where Docker Hub is reachable).'),
+  SLIPWAY_OFFLINE: flag()
+    .default(false)
+    .describe(
+      'Run the package caches (apt-cache, pypi) offline: they serve only what they were warmed with and never contact Debian or PyPI.',
+    ),
   SLIPWAY_MAX_SANDBOXES: integer(1, 10000).default(20).describe('Most learner sandboxes running at once.'),
   SLIPWAY_SANDBOXES_PER_ADDRESS: integer(1, 10000)
     .default(5)

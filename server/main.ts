@@ -9,6 +9,7 @@ import { loadCourse } from '../lessons/course.ts';
 import { existsSync } from 'node:fs';
 import { SqliteProgressStore } from './store/sqlite-store.ts';
 import { loadOrCreateSecret } from './store/secret.ts';
+import { ensureCaches } from './sandbox/docker/caches.ts';
 import { connectEngine, engineUnavailable, type Docker } from './sandbox/docker/engine.ts';
 import { DockerDriver } from './sandbox/docker/driver.ts';
 import { ensureHostFirewall } from './sandbox/docker/firewall.ts';
@@ -24,7 +25,7 @@ export interface Runtime {
   driver: DockerDriver;
 }
 
-/** Engine, images, mirror and firewall: everything sandboxes need, built or started if missing. */
+/** Engine, images, mirror, caches and firewall: everything sandboxes need, built or started if missing. */
 export async function prepareSandboxes(config: Config, log: Logger): Promise<Runtime> {
   const docker = connectEngine();
   try {
@@ -38,6 +39,12 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
     baseImage: config.SLIPWAY_BASE_IMAGE,
   });
   const mirror = await ensureMirror(docker, config.SLIPWAY_INSTANCE, images, log);
+  const caches = await ensureCaches(
+    docker,
+    images,
+    { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE, internalNetwork: mirror.network },
+    log,
+  );
   await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
   const driver = new DockerDriver(
     docker,
@@ -45,6 +52,7 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
       instance: config.SLIPWAY_INSTANCE,
       sandboxImage: images.sandbox,
       mirrorContainer: mirror.containerName,
+      caches,
       memoryMb: config.SLIPWAY_SANDBOX_MEMORY_MB,
       cpus: config.SLIPWAY_SANDBOX_CPUS,
       pids: config.SLIPWAY_SANDBOX_PIDS,

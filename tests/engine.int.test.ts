@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
-import { typingShell } from './support/shell.ts';
+import { typingShell } from '../server/lessons/typing-shell.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 
 let slipway: Slipway;

@@ -9,7 +9,10 @@ export function testInstance(): string {
   return inject('instance');
 }
 
-/** Starts a server for this run's instance; by default it leaves other files' sandboxes alone. */
+/**
+ * Starts a server for this run's instance; by default it leaves other files' sandboxes alone.
+ * Its package caches are offline, as global-setup started them: tests send nothing outside.
+ */
 export async function startTestSlipway(env: Record<string, string> = {}, options: StartOptions = { recover: false }): Promise<Slipway> {
   const config = loadConfig({
     ...process.env,
@@ -18,6 +21,7 @@ export async function startTestSlipway(env: Record<string, string> = {}, options
     SLIPWAY_PORT: '0',
     SLIPWAY_LOG_LEVEL: 'warn',
     SLIPWAY_SECRET: testSecret,
+    SLIPWAY_OFFLINE: '1',
     ...env,
   });
   return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), options);

@@ -1,7 +1,7 @@
 /**
  * Sandboxes as Docker-in-Docker containers on the local engine. One session gets an
- * internal network of its own (which the mirror joins) and one container per node, each
- * with its own volume for its rootless Docker engine's data.
+ * internal network of its own (which the mirror and the package caches join) and one
+ * container per node, each with its own volume for its rootless Docker engine's data.
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
@@ -11,11 +11,14 @@ import { openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
 import { createInFreeSlot, nodeUser } from './node-users.ts';
+import type { SessionService } from './services.ts';
 
 export interface DockerDriverOptions {
   instance: string;
   sandboxImage: string;
   mirrorContainer: string;
+  /** More shared containers each session reaches by name: the package caches (caches.ts). */
+  caches?: SessionService[];
   memoryMb: number;
   cpus: number;
   pids: number;
@@ -57,6 +60,28 @@ export class DockerDriver implements SandboxDriver {
     return objectName(this.#options.instance, sessionId);
   }
 
+  /** The shared containers a session's network gets, each under the name nodes use for it. */
+  #services(): SessionService[] {
+    return [{ containerName: this.#options.mirrorContainer, alias: 'mirror' }, ...(this.#options.caches ?? [])];
+  }
+
+  /**
+   * Joins the shared services to the session's network and returns `/etc/hosts` lines for the
+   * nodes. Names come from /etc/hosts rather than the engine's DNS: the rootless engine inside
+   * a node resolves through the node's own files (see images/sandbox/entrypoint.sh).
+   */
+  async #joinServices(network: string): Promise<string[]> {
+    return Promise.all(
+      this.#services().map(async ({ containerName, alias }) => {
+        await this.#docker.getNetwork(network).connect({ Container: containerName, EndpointConfig: { Aliases: [alias] } });
+        const info = await this.#docker.getContainer(containerName).inspect();
+        const address = info.NetworkSettings.Networks[network]?.IPAddress;
+        if (!address) throw new Error(`${containerName} did not get an address on the session network`);
+        return `${alias}:${address}`;
+      }),
+    );
+  }
+
   async #engine<T>(action: () => Promise<T>): Promise<T> {
     try {
       return await action();
@@ -85,8 +110,8 @@ export class DockerDriver implements SandboxDriver {
           },
         }),
       );
-      await this.#docker.getNetwork(network).connect({ Container: this.#options.mirrorContainer, EndpointConfig: { Aliases: ['mirror'] } });
-      await this.#startNodes(spec, spec.nodes, onProgress);
+      const extraHosts = await this.#joinServices(network);
+      await this.#startNodes(spec, spec.nodes, extraHosts, onProgress);
       log.info('sandbox started', { nodes: spec.nodes });
       return { sessionId: spec.sessionId, nodes: spec.nodes };
     } catch (error) {
@@ -108,7 +133,7 @@ export class DockerDriver implements SandboxDriver {
     if (!first) throw new SlipwayError('SANDBOX_MISSING', 'Your sandbox is gone. Reload the page to get a new one.');
     const spec: SandboxSpec = { sessionId, learnerId: first.Labels[labelKeys.learner] ?? '', nodes: missing };
     try {
-      await this.#startNodes(spec, missing, onProgress);
+      await this.#startNodes(spec, missing, await this.#serviceHosts(this.#networkName(sessionId)), onProgress);
     } catch (error) {
       // Leave the nodes that ran before; remove the half-started new ones.
       for (const node of missing) {
@@ -121,20 +146,29 @@ export class DockerDriver implements SandboxDriver {
     }
   }
 
-  /** Starts `nodes` on the session's network (which the mirror has joined) and waits for their engines. */
-  async #startNodes(spec: SandboxSpec, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
+  /** The shared services' `alias:address` on a session network they have already joined. */
+  async #serviceHosts(network: string): Promise<string[]> {
+    return Promise.all(
+      this.#services().map(async ({ containerName, alias }) => {
+        const info = await this.#docker.getContainer(containerName).inspect();
+        const address = info.NetworkSettings.Networks[network]?.IPAddress;
+        if (!address) throw new Error(`${containerName} is not on the session network ${network}`);
+        return `${alias}:${address}`;
+      }),
+    );
+  }
+
+  /** Starts `nodes` on the session's network (which the services have joined) and waits for their engines. */
+  async #startNodes(spec: SandboxSpec, nodes: string[], extraHosts: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
     const network = this.#networkName(spec.sessionId);
-    const mirror = await this.#docker.getContainer(this.#options.mirrorContainer).inspect();
-    const mirrorIp = mirror.NetworkSettings.Networks[network]?.IPAddress;
-    if (!mirrorIp) throw new Error('the mirror did not get an address on the session network');
     const labels = { ...baseLabels(this.#options.instance, 'sandbox'), [labelKeys.session]: spec.sessionId, [labelKeys.learner]: spec.learnerId };
     onProgress('starting', `Starting ${nodes.join(', ')}…`);
-    await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, mirrorIp, labels)));
+    await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, extraHosts, labels)));
     onProgress('waiting-engine', 'Waiting for Docker inside your sandbox to start…');
     await Promise.all(nodes.map((node) => this.#waitForEngine(spec.sessionId, node)));
   }
 
-  async #startNode(spec: SandboxSpec, node: string, network: string, mirrorIp: string, labels: Record<string, string>): Promise<void> {
+  async #startNode(spec: SandboxSpec, node: string, network: string, extraHosts: string[], labels: Record<string, string>): Promise<void> {
     const name = this.#containerName(spec.sessionId, node);
     const volume = `${name}-docker`;
     const nodeLabels = { ...labels, [labelKeys.node]: node };
@@ -169,7 +203,7 @@ export class DockerDriver implements SandboxDriver {
         PidsLimit: this.#options.pids,
         Mounts: [{ Type: 'volume', Source: volume, Target: sandboxDataRoot }],
         NetworkMode: network,
-        ExtraHosts: [`mirror:${mirrorIp}`],
+        ExtraHosts: extraHosts,
         ...(this.#options.runtime ? { Runtime: this.#options.runtime } : {}),
       },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [node] } } },
@@ -204,11 +238,13 @@ export class DockerDriver implements SandboxDriver {
     const containers = await this.#engine(() => this.#docker.listContainers({ all: true, filters }));
     await Promise.all(containers.map((info) => idempotent(() => this.#docker.getContainer(info.Id).remove({ force: true, v: true }))));
     const network = this.#networkName(sessionId);
-    await idempotent(() => this.#docker.getNetwork(network).disconnect({ Container: this.#options.mirrorContainer, Force: true })).catch(
-      (error: unknown) => {
-        // The engine answers 500 when the mirror was never connected; that is fine here.
-        if (!/not connected/.test(String((error as Error).message))) throw error;
-      },
+    await Promise.all(
+      this.#services().map(({ containerName }) =>
+        idempotent(() => this.#docker.getNetwork(network).disconnect({ Container: containerName, Force: true })).catch((error: unknown) => {
+          // The engine answers 500 when the service was never connected; that is fine here.
+          if (!/not connected/.test(String((error as Error).message))) throw error;
+        }),
+      ),
     );
     const networks = await this.#docker.listNetworks({ filters });
     await Promise.all(networks.map((info) => idempotent(() => this.#docker.getNetwork(info.Id).remove())));

@@ -14,7 +14,7 @@ export const labelKeys = {
   uidSlot: 'org.slipway.uid-slot',
 } as const;
 
-export type Role = 'sandbox' | 'mirror' | 'mirror-seed' | 'helper';
+export type Role = 'sandbox' | 'mirror' | 'mirror-seed' | 'cache' | 'helper';
 
 export function baseLabels(instance: string, role: Role): Record<string, string> {
   return { [labelKeys.managed]: 'true', [labelKeys.instance]: instance, [labelKeys.role]: role };
