@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       SLIPWAY_SANDBOXES_PER_ADDRESS: 5,
       SLIPWAY_SOCKETS_PER_LEARNER: 8,
       SLIPWAY_UNUSED_MINUTES: 3,
+      SLIPWAY_SUBNET_POOL: '10.213.0.0/16',
       SLIPWAY_PORT: 8080,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseCidr } from './sandbox/docker/session-network.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,6 +64,18 @@ export const configSchema = z.object({
   SLIPWAY_UNUSED_MINUTES: integer(1, 24 * 60)
     .default(3)
     .describe('A sandbox nobody has typed into is removed after this long without an open terminal (sooner than SLIPWAY_IDLE_MINUTES).'),
+  SLIPWAY_SUBNET_POOL: z
+    .string()
+    .refine((value) => {
+      try {
+        parseCidr(value);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected an IPv4 network such as 10.213.0.0/16')
+    .default('10.213.0.0/16')
+    .describe('IPv4 range from which each session network takes a /28 (a /16 holds 4,096 sessions); must not overlap the networks learners reach.'),
   SLIPWAY_SANDBOX_MEMORY_MB: integer(256, 65536).default(1024).describe('Memory limit of one sandbox node.'),
   SLIPWAY_SANDBOX_CPUS: z.coerce.number().min(0.1).max(64).default(1).describe('CPU limit of one sandbox node.'),
   SLIPWAY_SANDBOX_PIDS: integer(64, 100000).default(1024).describe('Process limit of one sandbox node.'),

@@ -57,6 +57,7 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
       cpus: config.SLIPWAY_SANDBOX_CPUS,
       pids: config.SLIPWAY_SANDBOX_PIDS,
       runtime: config.SLIPWAY_SANDBOX_RUNTIME,
+      subnetPool: config.SLIPWAY_SUBNET_POOL,
     },
     log,
   );

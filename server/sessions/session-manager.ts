@@ -199,6 +199,7 @@ export class SessionManager {
         removed += 1;
       }
     }
+    removed += await this.#driver.sweep();
     return { adopted, removed };
   }
 

@@ -12,6 +12,9 @@ import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
 import { createInFreeSlot, nodeUser } from './node-users.ts';
 import type { SessionService } from './services.ts';
+import { createSessionNetwork } from './session-network.ts';
+
+export const defaultSubnetPool = '10.213.0.0/16';
 
 export interface DockerDriverOptions {
   instance: string;
@@ -26,6 +29,8 @@ export interface DockerDriverOptions {
   runtime?: string | undefined;
   /** Longest wait for a node's inner engine to answer. */
   engineTimeoutMs?: number;
+  /** IPv4 range whose /28s the session networks take (default 10.213.0.0/16). */
+  subnetPool?: string | undefined;
 }
 
 /**
@@ -99,12 +104,11 @@ export class DockerDriver implements SandboxDriver {
     try {
       onProgress('starting', 'Creating your private network…');
       await this.#engine(() =>
-        this.#docker.createNetwork({
-          Name: network,
-          Driver: 'bridge',
-          Internal: true,
-          Labels: labels,
-          Options: {
+        createSessionNetwork(this.#docker, {
+          name: network,
+          labels,
+          pool: this.#options.subnetPool ?? defaultSubnetPool,
+          options: {
             'com.docker.network.bridge.name': `${bridgePrefix}${spec.sessionId.slice(0, 12)}`,
             'com.docker.network.bridge.enable_icc': 'true',
           },
@@ -250,6 +254,26 @@ export class DockerDriver implements SandboxDriver {
     await Promise.all(networks.map((info) => idempotent(() => this.#docker.getNetwork(info.Id).remove())));
     const volumes = await this.#docker.listVolumes({ filters } as object);
     await Promise.all((volumes.Volumes ?? []).map((info) => idempotent(() => this.#docker.getVolume(info.Name).remove())));
+  }
+
+  /**
+   * Removes what starts that died half-way left behind (a crash between creating a session's
+   * network or volumes and its nodes): labelled networks and volumes of sessions with no node.
+   */
+  async sweep(): Promise<number> {
+    const filters = labelFilter(this.#options.instance, { [labelKeys.role]: 'sandbox' });
+    const containers = await this.#engine(() => this.#docker.listContainers({ all: true, filters }));
+    const live = new Set(containers.map((info) => info.Labels[labelKeys.session]));
+    const networks = (await this.#docker.listNetworks({ filters })).filter((info) => !live.has(info.Labels?.[labelKeys.session]));
+    const volumes = ((await this.#docker.listVolumes({ filters } as object)).Volumes ?? []).filter((info) => !live.has(info.Labels?.[labelKeys.session]));
+    for (const info of networks) {
+      for (const service of this.#services()) {
+        await idempotent(() => this.#docker.getNetwork(info.Id).disconnect({ Container: service.containerName, Force: true })).catch(() => undefined);
+      }
+      await idempotent(() => this.#docker.getNetwork(info.Id).remove());
+    }
+    await Promise.all(volumes.map((info) => idempotent(() => this.#docker.getVolume(info.Name).remove())));
+    return networks.length + volumes.length;
   }
 
   async list(): Promise<SandboxInfo[]> {
