@@ -1,5 +1,9 @@
 /** Words of the site's own interface, in each lesson language. */
 import type { Language } from '../lessons/schema.ts';
+import type { ErrorCode } from '../protocol/terminal.ts';
+
+/** The learner's sentence for every error code: a new code without one fails the type check. */
+type ErrorSentences = Record<ErrorCode, string>;
 
 export const ui = {
   en: {
@@ -90,7 +94,7 @@ export const ui = {
       INTERNAL: '服务器出错了。刷新页面再试一次。',
     },
   },
-} as const satisfies Record<Language, unknown>;
+} as const satisfies Record<Language, { errors: ErrorSentences } & Record<string, unknown>>;
 
 export type UiStrings = (typeof ui)[Language];
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
-import { maxInputFrameBytes } from '../server/terminal/protocol.ts';
+import { maxInputFrameBytes } from '../protocol/terminal.ts';
 import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
 import { startTestSlipway } from './support/slipway.ts';
 

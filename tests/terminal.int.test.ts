@@ -15,7 +15,7 @@ import { DockerDriver } from '../server/sandbox/docker/driver.ts';
 import { SessionManager } from '../server/sessions/session-manager.ts';
 import { SqliteProgressStore } from '../server/store/sqlite-store.ts';
 import { labelKeys } from '../server/sandbox/docker/labels.ts';
-import { flowControl } from '../server/terminal/protocol.ts';
+import { flowControl } from '../protocol/terminal.ts';
 import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';

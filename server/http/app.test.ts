@@ -12,7 +12,7 @@ import { MemoryDriver } from '../../tests/doubles/memory-driver.ts';
 import { createLogger } from '../log.ts';
 import { SessionManager } from '../sessions/session-manager.ts';
 import { SqliteProgressStore } from '../store/sqlite-store.ts';
-import { maxInputFrameBytes, terminalPath } from '../terminal/protocol.ts';
+import { maxInputFrameBytes, terminalPath } from '../../protocol/terminal.ts';
 import WebSocket from 'ws';
 import { learnerCookie, openTerminal } from '../../tests/support/ws-client.ts';
 import { testSecret } from '../../tests/support/secret.ts';

@@ -12,7 +12,7 @@ import type { SessionManager } from '../sessions/session-manager.ts';
 import type { ProgressStore } from '../store/progress-store.ts';
 import { bridgeTerminal } from '../terminal/bridge.ts';
 import { ShellRegistry } from '../terminal/live-shell.ts';
-import { maxInputFrameBytes, parseTerminalQuery, terminalPath, type ServerMessage } from '../terminal/protocol.ts';
+import { closeCodes, maxInputFrameBytes, parseTerminalQuery, terminalPath, type ServerMessage } from '../../protocol/terminal.ts';
 import { hostAllowed } from './host.ts';
 import { learnerCookies } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
@@ -205,7 +205,7 @@ export function createApp(options: AppOptions): App {
         // Refused the way a bad control frame is: an error frame the page can show.
         const refusal: ServerMessage = { type: 'error', code: 'BAD_MESSAGE', message: query.error, fatal: true };
         ws.send(JSON.stringify(refusal));
-        ws.close(1008, 'BAD_MESSAGE');
+        ws.close(closeCodes.refused, 'BAD_MESSAGE');
         return;
       }
       const { lesson, node, cols, rows, resume, offset } = query.message;

@@ -16,7 +16,7 @@ import type { ProgressStore } from '../store/progress-store.ts';
 import { LiveShell, type ShellRegistry } from './live-shell.ts';
 import { CommandFinishedDetector } from './osc133.ts';
 import { OutputFlow } from './output-flow.ts';
-import { maxControlFrameBytes, maxInputFrameBytes, parseClientMessage, type ServerMessage } from './protocol.ts';
+import { closeCodes, maxControlFrameBytes, maxInputFrameBytes, parseClientMessage, type ServerMessage } from '../../protocol/terminal.ts';
 import { RateLimit } from './rate-limit.ts';
 import { TerminalInput } from './terminal-input.ts';
 
@@ -57,7 +57,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   };
   const refuse = (code: 'UNKNOWN_LESSON' | 'BAD_MESSAGE', message: string) => {
     send({ type: 'error', code, message, fatal: true });
-    ws.close(1008, code);
+    ws.close(closeCodes.refused, code);
   };
   if (!lesson) return refuse('UNKNOWN_LESSON', `There is no lesson called "${request.lesson}".`);
   const node = request.node;
@@ -224,7 +224,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         exited: (code) => {
           if (closed) return;
           send({ type: 'exit', code });
-          ws.close(1000, 'shell exited');
+          ws.close(closeCodes.shellExited, 'shell exited');
         },
       });
       const replay = resumed ? opened.replayFor(request.resume?.offset) : undefined;
@@ -240,7 +240,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       if (slipwayError.code === 'INTERNAL') log.error('terminal failed', { error });
       else log.info('terminal refused', { code: slipwayError.code, reason: slipwayError.message });
       send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: true });
-      ws.close(1011, slipwayError.code);
+      ws.close(closeCodes.failed, slipwayError.code);
     }
   })();
 }

@@ -6,7 +6,7 @@
  *   gets no further, whatever acks it sends).
  * Acks for more than was sent count as what was sent.
  */
-import { flowControl } from './protocol.ts';
+import { flowControl } from '../../protocol/terminal.ts';
 
 export interface FlowTarget {
   /** Sends a chunk; `written` runs once the socket has handed it on. */

@@ -2,7 +2,7 @@
 import WebSocket from 'ws';
 import { learnerCookies } from '../../server/http/learner-cookie.ts';
 import { testSecret } from './secret.ts';
-import { parseServerMessage, terminalPath, terminalQuery, type ClientMessage, type ServerMessage } from '../../server/terminal/protocol.ts';
+import { parseServerMessage, terminalPath, terminalQuery, type ClientMessage, type ServerMessage } from '../../protocol/terminal.ts';
 
 export interface TestTerminal {
   socket: WebSocket;
