@@ -302,7 +302,14 @@ export class DockerDriver implements SandboxDriver {
     return openShellInNode(container, node, options, (command) => runInNode(this.#docker, container, node, command, 5000, { enter: false }));
   }
 
+  /**
+   * Checks and setups run in the node's own namespaces, not the learner's: there the learner,
+   * root only of their user namespace, cannot bind-mount a fake `docker` or change any other
+   * program, and the engine is reached over its socket. They see the learner's files (home,
+   * /tmp) and published ports; /etc is the learner's own copy, so a check reads daemon
+   * settings from the engine (`docker info`), not from /etc/docker/daemon.json.
+   */
   run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
-    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: true });
+    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: false });
   }
 }
