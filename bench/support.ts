@@ -3,6 +3,7 @@
  * options, statistics, the plain and Markdown tables, Ctrl-C handling, and the clean-up that
  * removes every sandbox and the mirror and checks that nothing of the instance is left.
  */
+import { docker } from '../tests/support/engine.ts';
 import { testSecret } from '../tests/support/secret.ts';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -140,7 +141,7 @@ export async function machineInfo(slipway: Slipway | undefined): Promise<string>
   const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
   let engine = 'unknown';
   if (slipway) {
-    engine = await slipway.runtime.docker
+    engine = await docker
       .version()
       .then((version) => version.Version)
       .catch(() => 'unknown');
@@ -206,7 +207,6 @@ export async function stopAllSandboxes(slipway: Slipway): Promise<void> {
  */
 export async function removeBenchObjects(slipway: Slipway, active: Iterable<string>): Promise<string[]> {
   const problems: string[] = [];
-  const docker = slipway.runtime.docker;
   await Promise.all([...active].map((sessionId) => slipway.runtime.driver.stop(sessionId).catch(() => undefined)));
   await slipway.stop().catch((error: unknown) => problems.push(`stopping Slipway failed: ${(error as Error).message}`));
   // Whatever slipway.stop() did not know about (sandboxes started through the driver).

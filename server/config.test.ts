@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       SLIPWAY_SOCKETS_PER_LEARNER: 8,
       SLIPWAY_UNUSED_MINUTES: 3,
       SLIPWAY_SUBNET_POOL: '10.213.0.0/16',
+      SLIPWAY_BACKEND: 'docker',
       SLIPWAY_PORT: 8080,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),

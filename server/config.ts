@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { backendNames } from './sandbox/backend.ts';
 import { parseCidr } from './sandbox/docker/session-network.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,6 +56,7 @@ export const configSchema = z.object({
       'Run the package caches (apt-cache, pypi) offline: they serve only what they were warmed with and never contact Debian or PyPI.',
     ),
   SLIPWAY_MAX_SANDBOXES: integer(1, 10000).default(20).describe('Most learner sandboxes running at once.'),
+  SLIPWAY_BACKEND: z.enum(backendNames).default('docker').describe('Where sandboxes run: `docker` (the local Docker engine, or DOCKER_HOST).'),
   SLIPWAY_SANDBOXES_PER_ADDRESS: integer(1, 10000)
     .default(5)
     .describe('Most sandboxes learners from one network address may hold (raise it for a classroom behind one NAT address).'),

@@ -1,5 +1,5 @@
 /**
- * Puts Slipway together: engine, images, mirror, firewall, sessions, and the HTTP server.
+ * Puts Slipway together: the sandbox back-end, the course, progress, sessions, and the HTTP server.
  * Used by the command line (server/cli.ts), the integration tests and the benchmarks.
  */
 import type { Config } from './config.ts';
@@ -9,67 +9,16 @@ import { loadCourse } from '../lessons/course.ts';
 import { existsSync } from 'node:fs';
 import { SqliteProgressStore } from './store/sqlite-store.ts';
 import { loadOrCreateSecret } from './store/secret.ts';
-import { ensureCaches } from './sandbox/docker/caches.ts';
-import { connectEngine, engineUnavailable, type Docker } from './sandbox/docker/engine.ts';
-import { DockerDriver } from './sandbox/docker/driver.ts';
-import { ensureHostFirewall } from './sandbox/docker/firewall.ts';
-import { checkTunDevice } from './sandbox/docker/host-checks.ts';
-import { ensureImages, type ImageSet } from './sandbox/docker/images.ts';
-import { ensureMirror } from './sandbox/docker/mirror.ts';
+import { openBackend, type SandboxBackend } from './sandbox/backend.ts';
 import { SessionManager } from './sessions/session-manager.ts';
 import path from 'node:path';
-
-export interface Runtime {
-  docker: Docker;
-  images: ImageSet;
-  driver: DockerDriver;
-}
-
-/** Engine, images, mirror, caches and firewall: everything sandboxes need, built or started if missing. */
-export async function prepareSandboxes(config: Config, log: Logger): Promise<Runtime> {
-  const docker = connectEngine();
-  try {
-    await docker.ping();
-  } catch (error) {
-    throw engineUnavailable(error);
-  }
-  await checkTunDevice();
-  const images = await ensureImages(docker, log, {
-    scratchDir: path.join(config.SLIPWAY_STATE_DIR, 'build'),
-    baseImage: config.SLIPWAY_BASE_IMAGE,
-  });
-  const mirror = await ensureMirror(docker, config.SLIPWAY_INSTANCE, images, log);
-  const caches = await ensureCaches(
-    docker,
-    images,
-    { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE, internalNetwork: mirror.network },
-    log,
-  );
-  await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
-  const driver = new DockerDriver(
-    docker,
-    {
-      instance: config.SLIPWAY_INSTANCE,
-      sandboxImage: images.sandbox,
-      mirrorContainer: mirror.containerName,
-      caches,
-      memoryMb: config.SLIPWAY_SANDBOX_MEMORY_MB,
-      cpus: config.SLIPWAY_SANDBOX_CPUS,
-      pids: config.SLIPWAY_SANDBOX_PIDS,
-      runtime: config.SLIPWAY_SANDBOX_RUNTIME,
-      subnetPool: config.SLIPWAY_SUBNET_POOL,
-    },
-    log,
-  );
-  return { docker, images, driver };
-}
 
 export interface Slipway {
   url: string;
   app: App;
   sessions: SessionManager;
   store: SqliteProgressStore;
-  runtime: Runtime;
+  runtime: SandboxBackend;
   stop(): Promise<void>;
 }
 
@@ -85,7 +34,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   const course = await loadCourse(config.SLIPWAY_LESSONS_DIR);
   const secret = config.SLIPWAY_SECRET ?? (await loadOrCreateSecret(config.SLIPWAY_STATE_DIR));
   const store = new SqliteProgressStore(path.join(config.SLIPWAY_STATE_DIR, 'slipway.db'));
-  const runtime = await prepareSandboxes(config, log);
+  const runtime = await openBackend(config, log);
   const sessions = new SessionManager(
     runtime.driver,
     {

@@ -7,6 +7,7 @@
  *
  * Traffic goes only to containers this test creates.
  */
+import { testImages } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine, idempotent, type Docker } from '../server/sandbox/docker/engine.ts';
@@ -34,7 +35,8 @@ async function startOn(name: string, options: Parameters<Docker['createContainer
 }
 
 /** Runs a shell script in a throwaway container on the test network; returns what it printed. */
-async function client(script: string, image = slipway.runtime.images.sandbox): Promise<string> {
+async function client(script: string, chosen?: string): Promise<string> {
+  const image = chosen ?? (await testImages()).sandbox;
   const container = await docker.createContainer({
     Image: image,
     Entrypoint: ['sh', '-c', script],
@@ -57,9 +59,9 @@ beforeAll(async () => {
   docker = connectEngine();
   await docker.createNetwork({ Name: network(), Driver: 'bridge', Internal: true, Labels: labels() });
   // apt-cache as it runs online: no Offlinemode argument.
-  cacheIp = await startOn('apt-cache', { Image: slipway.runtime.images['apt-cache'] });
+  cacheIp = await startOn('apt-cache', { Image: (await testImages())['apt-cache'] });
   targetIp = await startOn('target', {
-    Image: slipway.runtime.images.busybox,
+    Image: (await testImages()).busybox,
     Cmd: ['sh', '-c', 'mkdir -p /www && echo other-host-content > /www/index.html && exec httpd -f -vv -p 80 -h /www'],
   });
   // apt-cacher-ng takes a moment to listen.
@@ -104,7 +106,7 @@ describe('the apt cache', () => {
 
   it('serves a Debian package it holds (control: the policy lets Debian through)', async () => {
     const path = (
-      await client('cd /var/cache/apt-cacher-ng/debrep && find pool -name "python3-pip_*.deb" | head -n1', slipway.runtime.images['apt-cache'])
+      await client('cd /var/cache/apt-cacher-ng/debrep && find pool -name "python3-pip_*.deb" | head -n1', (await testImages())['apt-cache'])
     ).trim();
     expect(path).toMatch(/^pool\/main\/.*\.deb$/);
     const output = await client(`curl -s -o /dev/null -w 'debian=%{http_code}\\n' -x http://${cacheIp}:3142 http://deb.debian.org/debian/${path}`);

@@ -6,6 +6,7 @@
  *
  * Traffic goes only to containers this file creates.
  */
+import { docker } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -39,7 +40,7 @@ afterAll(async () => {
 describe('the engine in a node', () => {
   it('comes back after kill -9 of dockerd, with the node, its files and its images kept, and tells the open shell', async () => {
     await ok('node1', 'docker pull -q busybox && docker volume create kept && echo precious > ~/notes.txt');
-    const containerBefore = await slipway.runtime.docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
+    const containerBefore = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
     const shell = await slipway.runtime.driver.openShell(sessionId, 'node1', { cols: 200, rows: 50 });
     try {
       const typing = await typingShell(shell);
@@ -57,7 +58,7 @@ describe('the engine in a node', () => {
     } finally {
       await shell.close();
     }
-    const containerAfter = await slipway.runtime.docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
+    const containerAfter = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
     expect(containerAfter.State.Running).toBe(true);
     expect(containerAfter.State.StartedAt).toBe(containerBefore.State.StartedAt);
     expect(await slipway.runtime.driver.isRunning(sessionId)).toBe(true);

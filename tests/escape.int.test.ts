@@ -5,6 +5,7 @@
  *
  * Traffic goes only to this machine and to containers the tests create.
  */
+import { docker, testImages } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +25,6 @@ let hostPort: number;
 const run = (sessionId: string, command: string, timeoutMs = 20000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs);
 
 async function addressOf(sessionId: string): Promise<{ ip: string; gateway: string; subnet: string }> {
-  const docker = slipway.runtime.docker;
   const network = objectName(testInstance(), sessionId);
   const container = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
   const endpoint = container.NetworkSettings.Networks[network];
@@ -52,11 +52,10 @@ afterAll(async () => {
 
 describe('a learner cannot', () => {
   it('reach services on the host', async () => {
-    const docker = slipway.runtime.docker;
     // Control: from an ordinary container on the default bridge, the service answers on the
     // host's address there.
     const control = await docker.createContainer({
-      Image: slipway.runtime.images.sandbox,
+      Image: (await testImages()).sandbox,
       Entrypoint: ['sh', '-c', `gw=$(ip route | awk '/^default/ { print $3 }'); echo "gateway=$gw"; curl -s -m 5 telnet://$gw:${hostPort} </dev/null`],
       Labels: { 'org.slipway.instance': testInstance(), 'org.slipway.role': 'helper' },
       HostConfig: { NetworkMode: 'bridge' },
@@ -111,7 +110,6 @@ describe('a learner cannot', () => {
 
   it('use the capabilities that reach the host kernel', async () => {
     // The node itself, outside the learner's namespace: no capability beyond Docker's defaults.
-    const docker = slipway.runtime.docker;
     const node = docker.getContainer(objectName(testInstance(), learnerA, 'node1'));
     const outside = await runInNode(docker, node, 'node1', "awk '/^CapBnd/ { print $2 }' /proc/self/status; id -u", 10000, { enter: false });
     const [bounding, uid] = outside.output.trim().split('\n');

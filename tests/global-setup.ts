@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
-import { prepareSandboxes } from '../server/main.ts';
+import { openBackend } from '../server/sandbox/backend.ts';
 import { connectEngine } from '../server/sandbox/docker/engine.ts';
 import { labelKeys } from '../server/sandbox/docker/labels.ts';
 import { removeCaches } from '../server/sandbox/docker/caches.ts';
@@ -60,7 +60,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await removeEarlierRuns();
   const instance = `test-${process.pid}-${randomBytes(3).toString('hex')}`;
   const config = loadConfig({ ...process.env, SLIPWAY_INSTANCE: instance, SLIPWAY_OFFLINE: '1' });
-  await prepareSandboxes(config, createLogger('info'));
+  await openBackend(config, createLogger('info'));
   project.provide('instance', instance);
   return async () => {
     const docker = connectEngine();

@@ -4,6 +4,7 @@
  *
  * Traffic: none beyond the local engine.
  */
+import { docker } from './support/engine.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -40,7 +41,7 @@ describe('node users', () => {
   it('are host uids of their own, with subordinate ranges of their own, and no account on the host', async () => {
     const ranges: Array<[number, number]> = [];
     for (const sessionId of [learnerA, learnerB]) {
-      const info = await slipway.runtime.docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
+      const info = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
       const uid = Number(info.Config.User.split(':')[0]);
       expect(uid).toBeGreaterThanOrEqual(nodeUidBase);
       // What the learner's namespace maps to on the host: root to the node's uid, the rest to its own range.

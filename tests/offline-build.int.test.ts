@@ -8,6 +8,7 @@
  * resolver (SLIPWAY_OFFLINE=1, set by the test set-up): everything installed comes from what
  * the caches were warmed with. Traffic goes only to containers this test run created.
  */
+import { docker } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -85,7 +86,6 @@ afterAll(async () => {
 
 describe('with the caches offline, a learner', () => {
   it('uses caches that cannot reach anything outside', async () => {
-    const docker = slipway.runtime.docker;
     const aptCache = await docker.getContainer(objectName(testInstance(), 'apt-cache')).inspect();
     expect(aptCache.Config.Cmd).toContain('Offlinemode=1');
     expect(aptCache.HostConfig.Dns).toEqual(['127.0.0.1']);
@@ -96,7 +96,6 @@ describe('with the caches offline, a learner', () => {
   });
 
   it('shares containers with the session that do not route between sessions', async () => {
-    const docker = slipway.runtime.docker;
     for (const name of ['mirror', 'apt-cache', 'pypi']) {
       const info = await docker.getContainer(objectName(testInstance(), name)).inspect();
       expect(info.HostConfig.Sysctls, name).toMatchObject({ 'net.ipv4.ip_forward': '0' });

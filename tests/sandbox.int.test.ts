@@ -2,6 +2,7 @@
  * A learner's sandbox on the real engine: starts, pulls through the mirror, fails outside
  * lookups at once, carries its limits, and leaves nothing behind.
  */
+import { docker } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -66,7 +67,7 @@ describe('sandbox', () => {
   });
 
   it('runs with limits, as an unprivileged user, without host mounts', async () => {
-    const info = await slipway.runtime.docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
+    const info = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
     expect(info.HostConfig.Privileged).toBe(false);
     expect(info.HostConfig.Memory).toBeGreaterThan(0);
     expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
@@ -87,12 +88,12 @@ describe('sandbox', () => {
     const other = randomBytes(6).toString('hex');
     const driver = slipway.runtime.driver;
     await driver.start({ sessionId: other, learnerId: 'test-learner-2', nodes: ['node1'] }, () => undefined);
-    await slipway.runtime.docker.getContainer(objectName(testInstance(), other, 'node1')).remove({ force: true });
+    await docker.getContainer(objectName(testInstance(), other, 'node1')).remove({ force: true });
     expect(await driver.isRunning(other)).toBe(false);
     await expect(driver.run(other, 'node1', 'true', 5000)).rejects.toMatchObject({ code: 'SANDBOX_MISSING' });
     await driver.stop(other);
     await driver.stop(other); // removing what is gone succeeds
-    expect(await leftovers(slipway.runtime.docker, testInstance(), { includeMirror: false, session: other })).toEqual({
+    expect(await leftovers(docker, testInstance(), { includeMirror: false, session: other })).toEqual({
       containers: [],
       networks: [],
       volumes: [],

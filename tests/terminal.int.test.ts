@@ -2,6 +2,7 @@
  * The terminal WebSocket against a real server and real sandboxes: attach, type, resize,
  * automatic and requested checks, bad frames, flow control, reconnect, refusals.
  */
+import { docker } from './support/engine.ts';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +38,7 @@ afterAll(async () => {
 
 /** The session id of a learner's sandbox, from the labels on its container. */
 async function sessionOf(server: Slipway, learnerId: string): Promise<string> {
-  const [container] = await server.runtime.docker.listContainers({ filters: { label: [`${labelKeys.learner}=${learnerId}`] } });
+  const [container] = await docker.listContainers({ filters: { label: [`${labelKeys.learner}=${learnerId}`] } });
   const sessionId = container?.Labels[labelKeys.session];
   if (!sessionId) throw new Error(`learner ${learnerId} has no sandbox`);
   return sessionId;
@@ -173,7 +174,7 @@ describe('terminal socket', () => {
     const first = openTerminal(slipway.url, { learnerId });
     await ready(first);
     const oldSession = await sessionOf(slipway, learnerId);
-    await slipway.runtime.docker.getContainer(objectName(testInstance(), oldSession, 'node1')).remove({ force: true });
+    await docker.getContainer(objectName(testInstance(), oldSession, 'node1')).remove({ force: true });
     const exit = await first.waitForMessage('exit', () => true, 15000);
     expect(exit.type).toBe('exit');
     await first.closed;
