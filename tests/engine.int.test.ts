@@ -6,7 +6,7 @@
  *
  * Traffic goes only to containers this file creates.
  */
-import { docker } from './support/engine.ts';
+import { asLearner, docker } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -17,7 +17,7 @@ import { startTestSlipway, testInstance } from './support/slipway.ts';
 let slipway: Slipway;
 const sessionId = randomBytes(6).toString('hex');
 
-const run = async (node: string, command: string, timeoutMs = 60000) => slipway.runtime.driver.run(sessionId, node, command, timeoutMs);
+const run = async (node: string, command: string, timeoutMs = 60000) => slipway.runtime.driver.run(sessionId, node, command, timeoutMs, asLearner);
 /** Runs a command that must succeed, and returns what it printed. */
 const ok = async (node: string, command: string, timeoutMs = 60000) => {
   const result = await run(node, command, timeoutMs);

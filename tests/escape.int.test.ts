@@ -5,7 +5,7 @@
  *
  * Traffic goes only to this machine and to containers the tests create.
  */
-import { docker, testImages } from './support/engine.ts';
+import { asLearner, docker, testImages } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +22,7 @@ const learnerB = randomBytes(6).toString('hex');
 let hostListener: net.Server;
 let hostPort: number;
 
-const run = (sessionId: string, command: string, timeoutMs = 20000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs);
+const run = (sessionId: string, command: string, timeoutMs = 20000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs, asLearner);
 
 async function addressOf(sessionId: string): Promise<{ ip: string; gateway: string; subnet: string }> {
   const network = objectName(testInstance(), sessionId);

@@ -5,6 +5,7 @@
  *
  * Traffic stays inside the sandbox this test starts.
  */
+import { asLearner } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -12,7 +13,7 @@ import { startTestSlipway } from './support/slipway.ts';
 
 let slipway: Slipway;
 const sessionId = randomBytes(6).toString('hex');
-const run = (command: string, timeoutMs = 60000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs);
+const run = (command: string, timeoutMs = 60000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs, asLearner);
 
 beforeAll(async () => {
   slipway = await startTestSlipway();

@@ -7,6 +7,7 @@
  * Traffic goes only to containers this file creates; outside names are answered inside the
  * node and never sent anywhere.
  */
+import { asLearner } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -16,7 +17,7 @@ let slipway: Slipway;
 const sessionId = randomBytes(6).toString('hex');
 
 const ok = async (node: string, command: string, timeoutMs = 60000) => {
-  const result = await slipway.runtime.driver.run(sessionId, node, command, timeoutMs);
+  const result = await slipway.runtime.driver.run(sessionId, node, command, timeoutMs, asLearner);
   expect(result.exitCode, `${node}: ${command}\n${result.output}`).toBe(0);
   return result.output;
 };

@@ -4,7 +4,7 @@
  *
  * Traffic: none beyond the local engine.
  */
-import { docker } from './support/engine.ts';
+import { asLearner, docker } from './support/engine.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -20,7 +20,7 @@ const learnerA = randomBytes(6).toString('hex');
 const learnerB = randomBytes(6).toString('hex');
 
 const ok = async (sessionId: string, command: string, timeoutMs = 30000) => {
-  const result = await slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs);
+  const result = await slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs, asLearner);
   expect(result.exitCode, `${command}\n${result.output}`).toBe(0);
   return result.output;
 };

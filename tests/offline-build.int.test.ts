@@ -8,7 +8,7 @@
  * resolver (SLIPWAY_OFFLINE=1, set by the test set-up): everything installed comes from what
  * the caches were warmed with. Traffic goes only to containers this test run created.
  */
-import { docker } from './support/engine.ts';
+import { asLearner, docker } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -17,7 +17,7 @@ import { startTestSlipway, testInstance } from './support/slipway.ts';
 
 let slipway: Slipway;
 const sessionId = randomBytes(6).toString('hex');
-const run = (command: string, timeoutMs = 30000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs);
+const run = (command: string, timeoutMs = 30000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs, asLearner);
 
 const app = `from flask import Flask
 app = Flask(__name__)

@@ -2,7 +2,7 @@
  * A learner's sandbox on the real engine: starts, pulls through the mirror, fails outside
  * lookups at once, carries its limits, and leaves nothing behind.
  */
-import { docker } from './support/engine.ts';
+import { asLearner, docker } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -53,7 +53,7 @@ describe('sandbox', () => {
 
   it('fails lookups of outside names at once, in the node and for docker pull', async () => {
     const started = Date.now();
-    const lookup = await slipway.runtime.driver.run(sessionId, 'node1', 'getent hosts example.org', 20000);
+    const lookup = await slipway.runtime.driver.run(sessionId, 'node1', 'getent hosts example.org', 20000, asLearner);
     expect(lookup.exitCode).not.toBe(0);
     const pull = await slipway.runtime.driver.run(sessionId, 'node1', 'docker pull no-such-image-anywhere', 20000);
     expect(pull.exitCode).not.toBe(0);

@@ -21,3 +21,6 @@ export function testImages(): Promise<ImageSet> {
   });
   return images;
 }
+
+/** For driver.run: see the node exactly as the learner's shell does (what a learner can reach). */
+export const asLearner = { view: 'learner' } as const;

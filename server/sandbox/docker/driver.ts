@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
-import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
+import type { RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
 import { openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
@@ -309,7 +309,7 @@ export class DockerDriver implements SandboxDriver {
    * /tmp) and published ports; /etc is the learner's own copy, so a check reads daemon
    * settings from the engine (`docker info`), not from /etc/docker/daemon.json.
    */
-  run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
-    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: false });
+  run(sessionId: string, node: string, command: string, timeoutMs: number, options: RunOptions = {}): Promise<RunResult> {
+    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: options.view === 'learner' });
   }
 }

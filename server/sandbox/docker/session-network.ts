@@ -62,8 +62,17 @@ export interface SessionNetworkSpec {
   pool: string;
 }
 
+/** This process's allocations, one at a time (so that they never race each other). */
+let allocating: Promise<unknown> = Promise.resolve();
+
 /** Creates the session's internal network on a free subnet of the pool. */
-export async function createSessionNetwork(docker: Docker, spec: SessionNetworkSpec): Promise<string> {
+export function createSessionNetwork(docker: Docker, spec: SessionNetworkSpec): Promise<string> {
+  const created = allocating.then(() => allocate(docker, spec));
+  allocating = created.catch(() => undefined);
+  return created;
+}
+
+async function allocate(docker: Docker, spec: SessionNetworkSpec): Promise<string> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const used = (await docker.listNetworks()).flatMap((info) => (info.IPAM?.Config ?? []).map((config) => config.Subnet ?? ''));
     const subnet = freeSubnet(spec.pool, used, attempt);
@@ -81,7 +90,7 @@ export async function createSessionNetwork(docker: Docker, spec: SessionNetworkS
       });
       return subnet;
     } catch (error) {
-      // Another start took the subnet between our look and our create: try the next one.
+      // Another server on this engine took the subnet between our look and our create: try the next one.
       if (!/overlap|pool/i.test(String((error as Error).message))) throw error;
     }
   }
