@@ -8,6 +8,8 @@ import { createApp, type App } from './http/app.ts';
 import { loadCourse } from '../lessons/course.ts';
 import { existsSync } from 'node:fs';
 import { SqliteProgressStore } from './store/sqlite-store.ts';
+import { loadOrCreateSecret } from './store/secret.ts';
+import { ensureCaches } from './sandbox/docker/caches.ts';
 import { connectEngine, engineUnavailable, type Docker } from './sandbox/docker/engine.ts';
 import { DockerDriver } from './sandbox/docker/driver.ts';
 import { ensureHostFirewall } from './sandbox/docker/firewall.ts';
@@ -23,7 +25,7 @@ export interface Runtime {
   driver: DockerDriver;
 }
 
-/** Engine, images, mirror and firewall: everything sandboxes need, built or started if missing. */
+/** Engine, images, mirror, caches and firewall: everything sandboxes need, built or started if missing. */
 export async function prepareSandboxes(config: Config, log: Logger): Promise<Runtime> {
   const docker = connectEngine();
   try {
@@ -37,6 +39,12 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
     baseImage: config.SLIPWAY_BASE_IMAGE,
   });
   const mirror = await ensureMirror(docker, config.SLIPWAY_INSTANCE, images, log);
+  const caches = await ensureCaches(
+    docker,
+    images,
+    { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE, internalNetwork: mirror.network },
+    log,
+  );
   await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
   const driver = new DockerDriver(
     docker,
@@ -44,10 +52,12 @@ export async function prepareSandboxes(config: Config, log: Logger): Promise<Run
       instance: config.SLIPWAY_INSTANCE,
       sandboxImage: images.sandbox,
       mirrorContainer: mirror.containerName,
+      caches,
       memoryMb: config.SLIPWAY_SANDBOX_MEMORY_MB,
       cpus: config.SLIPWAY_SANDBOX_CPUS,
       pids: config.SLIPWAY_SANDBOX_PIDS,
       runtime: config.SLIPWAY_SANDBOX_RUNTIME,
+      subnetPool: config.SLIPWAY_SUBNET_POOL,
     },
     log,
   );
@@ -73,11 +83,17 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     throw new Error(`The site is not built (${config.SLIPWAY_SITE_DIR} has no index.html): run \`npm run build\` first.`);
   }
   const course = await loadCourse(config.SLIPWAY_LESSONS_DIR);
+  const secret = config.SLIPWAY_SECRET ?? (await loadOrCreateSecret(config.SLIPWAY_STATE_DIR));
   const store = new SqliteProgressStore(path.join(config.SLIPWAY_STATE_DIR, 'slipway.db'));
   const runtime = await prepareSandboxes(config, log);
   const sessions = new SessionManager(
     runtime.driver,
-    { maxSandboxes: config.SLIPWAY_MAX_SANDBOXES, idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000 },
+    {
+      maxSandboxes: config.SLIPWAY_MAX_SANDBOXES,
+      idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000,
+      unusedIdleMs: config.SLIPWAY_UNUSED_MINUTES * 60_000,
+      perAddress: config.SLIPWAY_SANDBOXES_PER_ADDRESS,
+    },
     log,
   );
   if (options.recover !== false) {
@@ -87,6 +103,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   const app = createApp({
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,
+    secret,
     course,
     store,
     driver: runtime.driver,
@@ -94,6 +111,8 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     checkTimeoutMs: config.SLIPWAY_CHECK_TIMEOUT_MS,
     heartbeatMs: config.SLIPWAY_HEARTBEAT_SECONDS * 1000,
     resumeGraceMs: config.SLIPWAY_RESUME_SECONDS * 1000,
+    socketsPerLearner: config.SLIPWAY_SOCKETS_PER_LEARNER,
+    socketsPerAddress: config.SLIPWAY_SOCKETS_PER_LEARNER * config.SLIPWAY_SANDBOXES_PER_ADDRESS,
     log,
   });
   const url = await app.listen(config.SLIPWAY_PORT, config.SLIPWAY_HOST);

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
+import { testSecret } from './support/secret.ts';
 import { createApp } from '../server/http/app.ts';
 import { createLogger } from '../server/log.ts';
 import type { Slipway } from '../server/main.ts';
@@ -14,7 +15,7 @@ import { DockerDriver } from '../server/sandbox/docker/driver.ts';
 import { SessionManager } from '../server/sessions/session-manager.ts';
 import { SqliteProgressStore } from '../server/store/sqlite-store.ts';
 import { labelKeys } from '../server/sandbox/docker/labels.ts';
-import { flowControl } from '../server/terminal/protocol.ts';
+import { flowControl } from '../protocol/terminal.ts';
 import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
@@ -285,7 +286,7 @@ describe('terminal socket', () => {
     const docker = new Docker({ socketPath: '/nonexistent/docker.sock' });
     const driver = new DockerDriver(docker, { instance: 'nowhere', sandboxImage: 'none', mirrorContainer: 'none', memoryMb: 512, cpus: 1, pids: 256 }, log);
     const sessions = new SessionManager(driver, { maxSandboxes: 5, idleMs: 60000 }, log);
-    const app = createApp({ siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), course: { 'hello-world': { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } }, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, log });
+    const app = createApp({ secret: testSecret, siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), course: { 'hello-world': { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } }, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, log });
     const url = await app.listen(0, '127.0.0.1');
     try {
       const t = openTerminal(url, { learnerId: newLearnerId() });
@@ -301,7 +302,7 @@ describe('terminal socket', () => {
   it('serves the lesson pages with a learner cookie', async () => {
     const response = await fetch(new URL('/en/hello-world/', slipway.url));
     expect(response.status).toBe(200);
-    expect(response.headers.get('set-cookie')).toMatch(/slipway_learner=[A-Za-z0-9_-]{22}; .*HttpOnly/);
+    expect(response.headers.get('set-cookie')).toMatch(/slipway_learner=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}; .*HttpOnly/);
     expect(await response.text()).toContain('data-terminal');
     const zh = await fetch(new URL('/zh/hello-world/', slipway.url));
     expect(zh.status).toBe(200);

@@ -59,8 +59,13 @@ export interface SandboxDriver {
   stop(sessionId: string): Promise<void>;
   /** Opens an interactive login shell in a node. */
   openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell>;
-  /** Runs a non-interactive command in a node, with a timeout; never through the learner's shell. */
+  /**
+   * Runs a non-interactive command in a node, with a timeout; never through the learner's shell,
+   * and where the learner cannot change what it sees (a check must not be fakeable).
+   */
   run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult>;
+  /** Removes what half-finished starts left (networks, volumes of sessions with no node); returns how many. */
+  sweep(): Promise<number>;
   /** Every sandbox this installation owns, e.g. to clean up after a crash. */
   list(): Promise<SandboxInfo[]>;
 }
