@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       SLIPWAY_UNUSED_MINUTES: 3,
       SLIPWAY_SUBNET_POOL: '10.213.0.0/16',
       SLIPWAY_BACKEND: 'docker',
+      SLIPWAY_MIN_FREE_DISK_MB: 2048,
       SLIPWAY_PORT: 8080,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),

@@ -66,6 +66,9 @@ export const configSchema = z.object({
   SLIPWAY_UNUSED_MINUTES: integer(1, 24 * 60)
     .default(3)
     .describe('A sandbox nobody has typed into is removed after this long without an open terminal (sooner than SLIPWAY_IDLE_MINUTES).'),
+  SLIPWAY_MIN_FREE_DISK_MB: integer(0, 10_000_000)
+    .default(2048)
+    .describe("Free space the engine's data filesystem must have for a new sandbox to start (0: no check)."),
   SLIPWAY_SUBNET_POOL: z
     .string()
     .refine((value) => {

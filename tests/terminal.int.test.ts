@@ -282,6 +282,18 @@ describe('terminal socket', () => {
     }
   });
 
+  it('starts no new sandbox while the engine\'s disk is low, and says so', async () => {
+    const low = await startTestSlipway({ SLIPWAY_MIN_FREE_DISK_MB: '100000000' });
+    try {
+      const t = openTerminal(low.url, { learnerId: newLearnerId() });
+      const error = await t.waitForMessage('error');
+      expect(error.code).toBe('OUT_OF_CAPACITY');
+      expect(error.message).toMatch(/low on disk space/);
+    } finally {
+      await low.stop();
+    }
+  });
+
   it('tells the learner in one sentence when the engine is unreachable', async () => {
     const log = createLogger('silent');
     const docker = new Docker({ socketPath: '/nonexistent/docker.sock' });

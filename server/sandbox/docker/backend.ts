@@ -34,6 +34,8 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
     { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE, internalNetwork: mirror.network },
     log,
   );
+  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://');
+  const dataRoot = local ? (await docker.info().catch(() => undefined))?.DockerRootDir : undefined;
   await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
   const driver = new DockerDriver(
     docker,
@@ -47,6 +49,8 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
       pids: config.SLIPWAY_SANDBOX_PIDS,
       runtime: config.SLIPWAY_SANDBOX_RUNTIME,
       subnetPool: config.SLIPWAY_SUBNET_POOL,
+      dataRoot,
+      minFreeDiskMb: config.SLIPWAY_MIN_FREE_DISK_MB,
     },
     log,
   );

@@ -13,6 +13,7 @@ import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
 import { createInFreeSlot, nodeUser } from './node-users.ts';
 import type { SessionService } from './services.ts';
 import { createSessionNetwork } from './session-network.ts';
+import { checkFreeDisk } from './host-checks.ts';
 
 export const defaultSubnetPool = '10.213.0.0/16';
 
@@ -29,6 +30,9 @@ export interface DockerDriverOptions {
   runtime?: string | undefined;
   /** Longest wait for a node's inner engine to answer. */
   engineTimeoutMs?: number;
+  /** The engine's data directory, where it is visible to this process, and the free space a new sandbox needs there. */
+  dataRoot?: string | undefined;
+  minFreeDiskMb?: number;
   /** IPv4 range whose /28s the session networks take (default 10.213.0.0/16). */
   subnetPool?: string | undefined;
 }
@@ -101,6 +105,7 @@ export class DockerDriver implements SandboxDriver {
     const labels = { ...baseLabels(instance, 'sandbox'), [labelKeys.session]: spec.sessionId, [labelKeys.learner]: spec.learnerId };
     const network = this.#networkName(spec.sessionId);
     const log = this.#log.child({ session: spec.sessionId });
+    if (this.#options.dataRoot) await checkFreeDisk(this.#options.dataRoot, (this.#options.minFreeDiskMb ?? 0) * 2 ** 20);
     try {
       onProgress('starting', 'Creating your private network…');
       await this.#engine(() =>
