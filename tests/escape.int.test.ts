@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
 import { runInNode } from '../server/sandbox/docker/exec.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
+import { nodeUidBase } from '../server/sandbox/docker/node-users.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 
 let slipway: Slipway;
@@ -114,14 +115,17 @@ describe('a learner cannot', () => {
     const node = docker.getContainer(objectName(testInstance(), learnerA, 'node1'));
     const outside = await runInNode(docker, node, 'node1', "awk '/^CapBnd/ { print $2 }' /proc/self/status; id -u", 10000, { enter: false });
     const [bounding, uid] = outside.output.trim().split('\n');
-    expect(uid).toBe('1000');
+    // The node's own host uid (node-users.ts), not root.
+    const nodeUid = (await node.inspect()).Config.User.split(':')[0];
+    expect(uid).toBe(nodeUid);
+    expect(Number(uid)).toBeGreaterThanOrEqual(nodeUidBase);
     const forbidden = { DAC_READ_SEARCH: 2, NET_ADMIN: 12, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_PTRACE: 19, SYS_ADMIN: 21, SYS_BOOT: 22, SYS_RESOURCE: 24, SYS_TIME: 25, MAC_ADMIN: 33, SYSLOG: 34, BPF: 39, PERFMON: 38 };
     for (const [name, bit] of Object.entries(forbidden)) {
       expect((BigInt(`0x${bounding}`) >> BigInt(bit)) & 1n, `${name} is in the node's bounding set`).toBe(0n);
     }
     // The learner is root only of their own user namespace.
     const inside = await run(learnerA, "id -u; cat /proc/self/uid_map | awk '{ print $1, $2 }' | head -1");
-    expect(inside.output.trim().split('\n')).toEqual(['0', '0 1000']);
+    expect(inside.output.trim().split('\n')).toEqual(['0', `0 ${nodeUid}`]);
   });
 
   it('change host-wide kernel settings, even through a fresh procfs or a privileged container', async () => {

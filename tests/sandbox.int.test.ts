@@ -8,6 +8,7 @@ import type { Slipway } from '../server/main.ts';
 import type { StartPhase } from '../server/sandbox/driver.ts';
 import { sandboxCapabilities } from '../server/sandbox/docker/driver.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
+import { nodeUidBase } from '../server/sandbox/docker/node-users.ts';
 import { leftovers } from './support/leftovers.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 
@@ -74,7 +75,9 @@ describe('sandbox', () => {
     expect(info.HostConfig.CapAdd?.sort()).toEqual([...sandboxCapabilities].sort());
     expect(info.HostConfig.Binds ?? []).toEqual([]);
     expect(info.Mounts.map((mount) => [mount.Type, mount.Destination])).toEqual([['volume', '/home/learner/.local/share/docker']]);
-    expect(info.Config.User).toBe('1000:1000');
+    const [uid, gid] = (info.Config.User ?? '').split(':').map(Number);
+    expect(uid).toBeGreaterThanOrEqual(nodeUidBase);
+    expect(gid).toBe(uid);
     expect(info.HostConfig.CapAdd).not.toContain('SYS_ADMIN');
     expect(info.HostConfig.CapAdd).not.toContain('NET_ADMIN');
     expect(info.HostConfig.OomKillDisable ?? false).toBe(false);

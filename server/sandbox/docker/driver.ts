@@ -7,9 +7,10 @@ import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
-import { openShellInNode, runInNode, sandboxUser } from './exec.ts';
+import { openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
+import { createInFreeSlot, nodeUser } from './node-users.ts';
 
 export interface DockerDriverOptions {
   instance: string;
@@ -139,13 +140,16 @@ export class DockerDriver implements SandboxDriver {
     const nodeLabels = { ...labels, [labelKeys.node]: node };
     await this.#docker.createVolume({ Name: volume, Labels: nodeLabels });
     const memory = this.#options.memoryMb * 1024 * 1024;
-    const container = await this.#docker.createContainer({
+    const container = await createInFreeSlot(this.#docker, (slot) => this.#docker.createContainer({
       name,
       Image: this.#options.sandboxImage,
       Hostname: node,
-      User: sandboxUser,
-      Labels: nodeLabels,
-      Env: [`SLIPWAY_NODE=${node}`],
+      // A host uid of the node's own, never root and never an account (node-users.ts).
+      User: nodeUser(slot),
+      Labels: { ...nodeLabels, [labelKeys.uidSlot]: String(slot) },
+      // The node's name server answers the session's node names (images/sandbox/resolver.sh);
+      // only names that exist, as Docker's DNS stalls on a name it does not know.
+      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`],
       HostConfig: {
         // No --privileged and no root: the node runs as an unprivileged user with Docker's
         // default capabilities. rootlesskit needs to create user namespaces (seccomp
@@ -169,7 +173,7 @@ export class DockerDriver implements SandboxDriver {
         ...(this.#options.runtime ? { Runtime: this.#options.runtime } : {}),
       },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [node] } } },
-    } as Parameters<Docker['createContainer']>[0]);
+    } as Parameters<Docker['createContainer']>[0]));
     await container.start();
   }
 

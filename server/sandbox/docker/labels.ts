@@ -10,6 +10,8 @@ export const labelKeys = {
   node: 'org.slipway.node',
   role: 'org.slipway.role',
   contentHash: 'org.slipway.content-hash',
+  /** The host uid slot a node runs in (node-users.ts); looked at across instances. */
+  uidSlot: 'org.slipway.uid-slot',
 } as const;
 
 export type Role = 'sandbox' | 'mirror' | 'mirror-seed' | 'helper';
