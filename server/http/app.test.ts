@@ -137,6 +137,52 @@ describe('hostile WebSocket frames', () => {
   });
 });
 
+describe('fuzz', () => {
+  /** A deterministic generator, so a failure can be replayed. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state / 0x7fffffff;
+    };
+  }
+
+  it('stays up and bounded after 300 random WebSocket frames', async () => {
+    const next = random(42);
+    const byte = () => Math.floor(next() * 256);
+    const before = process.memoryUsage().rss;
+    for (let round = 0; round < 30; round++) {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 10; i++) {
+        const kind = next();
+        const payload = Buffer.from(Array.from({ length: Math.floor(next() * 300) }, byte));
+        if (kind < 0.3) frames.push(frame(byte(), payload)); // any opcode, any bits
+        else if (kind < 0.5) frames.push(frame(0x81, Buffer.from(JSON.stringify({ type: ['resize', 'ack', 'check', 'ping', 'setup', 'solution', 'x'][Math.floor(next() * 7)], cols: byte() * 100, rows: -byte(), bytes: byte() * 1e7, stepId: payload.toString('latin1') }))));
+        else if (kind < 0.7) frames.push(frame(0x82, payload));
+        else if (kind < 0.85) frames.push(Buffer.from(Array.from({ length: 20 }, byte)));
+        else frames.push(frame(0x81, payload, Math.floor(next() * 2 ** 20)));
+      }
+      await upgradeThenSend(Buffer.concat(frames));
+    }
+    await stillServes();
+    expect((process.memoryUsage().rss - before) / 2 ** 20).toBeLessThan(100);
+  });
+
+  it('stays up after 300 random HTTP requests', async () => {
+    const next = random(7);
+    const pick = <T,>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
+    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'BREW', 'G\x00T', ''];
+    const paths = ['/', '/en/', '/api/health', '/api/progress', '/%2e%2e/%2e%2e/etc/passwd', '/..%c0%af../etc/passwd', '/' + 'a'.repeat(9000), '/ws/terminal', '/index.html?x=%ff', '*', '//evil.example/'];
+    const headers = ['Range: bytes=' + Math.floor(next() * 99) + '-' + Math.floor(next() * 9), 'Range: bytes=-0', 'Content-Length: -1', 'Transfer-Encoding: chunked', 'Host: ' + 'x'.repeat(300), 'Accept-Encoding: gzip, br, zstd', 'Cookie: slipway_learner=' + 'A'.repeat(22) + '.' + 'B'.repeat(22), 'Upgrade: websocket'];
+    await Promise.all(
+      Array.from({ length: 300 }, () =>
+        raw(`${pick(methods)} ${pick(paths)} HTTP/1.1\r\nHost: 127.0.0.1\r\n${pick(headers)}\r\n${pick(headers)}\r\n\r\n`, 50).catch(() => ''),
+      ),
+    );
+    await stillServes();
+  });
+});
+
 describe('hostile HTTP requests', () => {
   it('ignores a range it cannot satisfy instead of throwing', async () => {
     for (const range of ['bytes=2-1', 'bytes=-', 'bytes=x-y', 'bytes=5-3,1-2', 'chars=0-1']) {
