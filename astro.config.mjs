@@ -15,5 +15,7 @@ export default defineConfig({
   build: { format: 'directory' },
   markdown: { shikiConfig: { theme: 'github-light' } },
   devToolbar: { enabled: false },
+  // No inline scripts: the server's Content-Security-Policy allows scripts from this origin only.
+  vite: { build: { assetsInlineLimit: 0 } },
   telemetry: false,
 });

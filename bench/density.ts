@@ -7,6 +7,7 @@
  *
  *   node bench/density.ts [--sandboxes N]
  */
+import { docker } from '../tests/support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Slipway } from '../server/main.ts';
@@ -56,7 +57,7 @@ interface SandboxMemory {
 
 async function sandboxMemory(slipway: Slipway, sessionId: string): Promise<SandboxMemory> {
   const name = objectName(instance, sessionId, node);
-  const stats = await slipway.runtime.docker.getContainer(name).stats({ stream: false });
+  const stats = await docker.getContainer(name).stats({ stream: false });
   const usage = stats.memory_stats?.usage;
   if (typeof usage !== 'number') {
     throw new BenchError(`The engine reported no memory usage for ${name} (is the memory cgroup controller enabled?).`);

@@ -3,11 +3,14 @@
  * options, statistics, the plain and Markdown tables, Ctrl-C handling, and the clean-up that
  * removes every sandbox and the mirror and checks that nothing of the instance is left.
  */
+import { docker } from '../tests/support/engine.ts';
+import { testSecret } from '../tests/support/secret.ts';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { startSlipway, type Slipway } from '../server/main.ts';
+import { removeCaches } from '../server/sandbox/docker/caches.ts';
 import type { Docker } from '../server/sandbox/docker/engine.ts';
 import { labelFilter } from '../server/sandbox/docker/labels.ts';
 import { removeMirror } from '../server/sandbox/docker/mirror.ts';
@@ -138,7 +141,7 @@ export async function machineInfo(slipway: Slipway | undefined): Promise<string>
   const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
   let engine = 'unknown';
   if (slipway) {
-    engine = await slipway.runtime.docker
+    engine = await docker
       .version()
       .then((version) => version.Version)
       .catch(() => 'unknown');
@@ -159,6 +162,9 @@ export async function startBenchSlipway(): Promise<{ slipway: Slipway; ms: numbe
     SLIPWAY_HOST: '127.0.0.1',
     SLIPWAY_INSTANCE: instance,
     SLIPWAY_LOG_LEVEL: 'warn',
+    SLIPWAY_SECRET: testSecret,
+    // Benchmarks, like tests, send nothing outside the machine.
+    SLIPWAY_OFFLINE: '1',
   });
   const started = await timed(() => startSlipway(config, log));
   return { slipway: started.value, ms: started.ms };
@@ -196,16 +202,16 @@ export async function stopAllSandboxes(slipway: Slipway): Promise<void> {
 /**
  * Removes everything the bench instance has in the engine: the sandboxes the benchmark
  * started through the driver (`active`), Slipway's own (slipway.stop()), any other sandbox
- * labelled with the instance, and the mirror with its network and volume. Returns the
+ * labelled with the instance, the mirror with its network and volume, and the package caches. Returns the
  * problems met, including any sandbox container, network or volume still there afterwards.
  */
 export async function removeBenchObjects(slipway: Slipway, active: Iterable<string>): Promise<string[]> {
   const problems: string[] = [];
-  const docker = slipway.runtime.docker;
   await Promise.all([...active].map((sessionId) => slipway.runtime.driver.stop(sessionId).catch(() => undefined)));
   await slipway.stop().catch((error: unknown) => problems.push(`stopping Slipway failed: ${(error as Error).message}`));
   // Whatever slipway.stop() did not know about (sandboxes started through the driver).
   await stopAllSandboxes(slipway).catch((error: unknown) => problems.push(`removing sandboxes failed: ${(error as Error).message}`));
+  await removeCaches(docker, instance).catch((error: unknown) => problems.push(`removing the package caches failed: ${(error as Error).message}`));
   await removeMirror(docker, instance).catch((error: unknown) => problems.push(`removing the mirror failed: ${(error as Error).message}`));
   const left = await leftoverSandboxObjects(docker).catch((error: unknown) => [`(could not list: ${(error as Error).message})`]);
   if (left.length > 0) problems.push(`left behind in the engine: ${left.join(', ')}`);

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { Slipway } from '../server/main.ts';
 import { flowControl, parseServerMessage, terminalPath,
-  terminalQuery, type ServerMessage } from '../server/terminal/protocol.ts';
+  terminalQuery, type ServerMessage } from '../protocol/terminal.ts';
 import { learnerCookie, newLearnerId } from '../tests/support/ws-client.ts';
 import {
   BenchError,

@@ -39,6 +39,16 @@ if ! node_ok; then
   hash -r
   node_ok || die "installing Node.js 22 failed: install Node.js 22 from https://nodejs.org/ and run this again."
 fi
+# An older npm (Debian's 9.x) would rewrite package-lock.json and reinstall everything on every
+# start; npm 11 comes from the registry into .slipway/node beside Node itself.
+npm_ok() { [ "$(npm --version 2>/dev/null | cut -d. -f1)" -ge 11 ] 2>/dev/null; }
+export PATH="$state_dir/node/node_modules/.bin:$PATH"
+if ! npm_ok; then
+  say "npm $(npm --version 2>/dev/null || echo 'is missing'); installing npm 11 into .slipway/node (once)…"
+  npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error npm@11 >/dev/null
+  hash -r
+  npm_ok || die "installing npm 11 failed: install npm 11 (npm install -g npm@11) and run this again."
+fi
 
 # --- npm dependencies (reinstalled only when package-lock.json changed) --------------------
 lock_hash="$(sha256sum "$slipway_root/package-lock.json" | cut -c1-16)-$(node -v)"
@@ -61,7 +71,9 @@ elif ! engine_up; then
   if ! command -v dockerd >/dev/null 2>&1; then
     if is_root && has_apt; then
       say "no Docker engine found; installing Debian's docker.io (once)…"
-      apt_install docker.io
+      # With AppArmor on in the kernel, dockerd needs apparmor_parser to load its profile
+      # (docker.io only recommends the package, and recommends are not installed here).
+      if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then apt_install docker.io apparmor; else apt_install docker.io; fi
     else
       die "Slipway needs a Docker engine and none is running: install Docker Engine (on Debian/Ubuntu: sudo apt-get install docker.io) and start it."
     fi

@@ -17,9 +17,16 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       SLIPWAY_HOST: '0.0.0.0',
       SLIPWAY_LESSONS_DIR: path.join(projectRoot, 'lessons'),
+      SLIPWAY_SANDBOXES_PER_ADDRESS: 5,
+      SLIPWAY_SOCKETS_PER_LEARNER: 8,
+      SLIPWAY_UNUSED_MINUTES: 3,
+      SLIPWAY_SUBNET_POOL: '10.213.0.0/16',
+      SLIPWAY_BACKEND: 'docker',
+      SLIPWAY_MIN_FREE_DISK_MB: 2048,
       SLIPWAY_PORT: 8080,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),
+      SLIPWAY_OFFLINE: false,
       SLIPWAY_MAX_SANDBOXES: 20,
       SLIPWAY_SANDBOX_MEMORY_MB: 1024,
       SLIPWAY_SANDBOX_CPUS: 1,
@@ -111,5 +118,13 @@ describe('loadConfig', () => {
   it('accepts only decimal digits for whole numbers', () => {
     expect(errorOf(() => loadConfig({ SLIPWAY_PORT: '0x1F90' }))).toBeInstanceOf(ConfigError);
     expect(errorOf(() => loadConfig({ SLIPWAY_PORT: '8e3' }))).toBeInstanceOf(ConfigError);
+  });
+
+  it('reads SLIPWAY_OFFLINE as a switch and rejects anything else', () => {
+    expect(loadConfig({ SLIPWAY_OFFLINE: '1' }).SLIPWAY_OFFLINE).toBe(true);
+    expect(loadConfig({ SLIPWAY_OFFLINE: 'True' }).SLIPWAY_OFFLINE).toBe(true);
+    expect(loadConfig({ SLIPWAY_OFFLINE: '0' }).SLIPWAY_OFFLINE).toBe(false);
+    expect(loadConfig({ SLIPWAY_OFFLINE: 'no' }).SLIPWAY_OFFLINE).toBe(false);
+    expect(() => loadConfig({ SLIPWAY_OFFLINE: 'maybe' })).toThrow(/SLIPWAY_OFFLINE/);
   });
 });

@@ -5,12 +5,21 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { backendNames } from './sandbox/backend.ts';
+import { parseCidr } from './sandbox/docker/session-network.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A whole number written in decimal digits ("8080"; not "", "0x1F90" or "8e3"). */
 const integer = (min: number, max: number) =>
   z.preprocess((value) => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value), z.number().int().min(min).max(max));
+
+/** A yes/no switch: "1", "true" or "yes" turn it on; "0", "false" or "no" off. */
+const flag = () =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+    z.enum(['1', 'true', 'yes', '0', 'false', 'no']).transform((value) => ['1', 'true', 'yes'].includes(value)),
+  );
 
 export const configSchema = z.object({
   SLIPWAY_HOST: z.string().default('0.0.0.0').describe('Address the HTTP server listens on.'),
@@ -19,6 +28,11 @@ export const configSchema = z.object({
     .url()
     .optional()
     .describe('URL learners open, when Slipway sits behind a proxy; WebSocket origins must match it.'),
+  SLIPWAY_SECRET: z
+    .string()
+    .min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)')
+    .optional()
+    .describe('Key that signs learner cookies; by default a random one kept in the state folder (secret.key).'),
   SLIPWAY_SITE_DIR: z
     .string()
     .default(path.join(projectRoot, 'dist'))
@@ -36,7 +50,37 @@ export const configSchema = z.object({
     .min(1)
     .optional()
     .describe('Debian image to build on instead of debootstrapping one (e.g. debian:bookworm where Docker Hub is reachable).'),
+  SLIPWAY_OFFLINE: flag()
+    .default(false)
+    .describe(
+      'Run the package caches (apt-cache, pypi) offline: they serve only what they were warmed with and never contact Debian or PyPI.',
+    ),
   SLIPWAY_MAX_SANDBOXES: integer(1, 10000).default(20).describe('Most learner sandboxes running at once.'),
+  SLIPWAY_BACKEND: z.enum(backendNames).default('docker').describe('Where sandboxes run: `docker` (the local Docker engine, or DOCKER_HOST).'),
+  SLIPWAY_SANDBOXES_PER_ADDRESS: integer(1, 10000)
+    .default(5)
+    .describe('Most sandboxes learners from one network address may hold (raise it for a classroom behind one NAT address).'),
+  SLIPWAY_SOCKETS_PER_LEARNER: integer(1, 100)
+    .default(8)
+    .describe('Most terminals one learner may have open at once (tabs, nodes); an address may have this many per sandbox it may hold.'),
+  SLIPWAY_UNUSED_MINUTES: integer(1, 24 * 60)
+    .default(3)
+    .describe('A sandbox nobody has typed into is removed after this long without an open terminal (sooner than SLIPWAY_IDLE_MINUTES).'),
+  SLIPWAY_MIN_FREE_DISK_MB: integer(0, 10_000_000)
+    .default(2048)
+    .describe("Free space the engine's data filesystem must have for a new sandbox to start (0: no check)."),
+  SLIPWAY_SUBNET_POOL: z
+    .string()
+    .refine((value) => {
+      try {
+        parseCidr(value);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected an IPv4 network such as 10.213.0.0/16')
+    .default('10.213.0.0/16')
+    .describe('IPv4 range from which each session network takes a /28 (a /16 holds 4,096 sessions); must not overlap the networks learners reach.'),
   SLIPWAY_SANDBOX_MEMORY_MB: integer(256, 65536).default(1024).describe('Memory limit of one sandbox node.'),
   SLIPWAY_SANDBOX_CPUS: z.coerce.number().min(0.1).max(64).default(1).describe('CPU limit of one sandbox node.'),
   SLIPWAY_SANDBOX_PIDS: integer(64, 100000).default(1024).describe('Process limit of one sandbox node.'),

@@ -1,5 +1,5 @@
 /** Errors that cross module boundaries carry a stable code and a sentence for the learner. */
-import type { ErrorCode } from './terminal/protocol.ts';
+import type { ErrorCode } from '../protocol/terminal.ts';
 
 export class SlipwayError extends Error {
   readonly code: ErrorCode;

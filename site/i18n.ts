@@ -1,5 +1,9 @@
 /** Words of the site's own interface, in each lesson language. */
 import type { Language } from '../lessons/schema.ts';
+import type { ErrorCode } from '../protocol/terminal.ts';
+
+/** The learner's sentence for every error code: a new code without one fails the type check. */
+type ErrorSentences = Record<ErrorCode, string>;
 
 export const ui = {
   en: {
@@ -38,6 +42,7 @@ export const ui = {
     errors: {
       ENGINE_UNAVAILABLE: 'The server cannot reach its Docker engine, so no sandbox can start. Please tell the person running this server.',
       OUT_OF_CAPACITY: 'Every sandbox on this server is in use. Please try again in a few minutes.',
+      TOO_MANY: 'Too many sandboxes or terminals are open from your network address. Close some tabs, or ask the person running this server to raise the limit.',
       SANDBOX_MISSING: 'Your sandbox is gone. Reload the page to get a new one.',
       SANDBOX_FAILED: 'Your sandbox could not be started. Reload the page to try again.',
       BAD_MESSAGE: 'The terminal sent something the server did not understand.',
@@ -81,6 +86,7 @@ export const ui = {
     errors: {
       ENGINE_UNAVAILABLE: '服务器连不上它的 Docker 引擎，无法启动沙箱。请告知这台服务器的管理员。',
       OUT_OF_CAPACITY: '这台服务器上的沙箱已全部占用，请几分钟后再试。',
+      TOO_MANY: '从你的网络地址打开的沙箱或终端太多了。请关闭一些标签页，或请服务器管理员提高上限。',
       SANDBOX_MISSING: '你的沙箱已不存在。刷新页面即可获得一个新的。',
       SANDBOX_FAILED: '你的沙箱未能启动。刷新页面再试一次。',
       BAD_MESSAGE: '终端发送了服务器无法理解的内容。',
@@ -88,7 +94,7 @@ export const ui = {
       INTERNAL: '服务器出错了。刷新页面再试一次。',
     },
   },
-} as const satisfies Record<Language, unknown>;
+} as const satisfies Record<Language, { errors: ErrorSentences } & Record<string, unknown>>;
 
 export type UiStrings = (typeof ui)[Language];
 

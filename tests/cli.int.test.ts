@@ -15,14 +15,15 @@ import { testInstance } from './support/slipway.ts';
 
 /**
  * Runs the command as the test run's instance. It removes that instance's sandboxes it does
- * not know at start-up; test files run one at a time, so none is in use here.
+ * not know at start-up; test files run one at a time, so none is in use here. Its package
+ * caches stay offline, as the rest of the run keeps them.
  */
 function startCli(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(projectRoot, 'server/cli.ts')],
-      { env: { ...process.env, SLIPWAY_INSTANCE: testInstance(), SLIPWAY_LOG_LEVEL: 'silent', ...env }, timeout: 60000 },
+      { env: { ...process.env, SLIPWAY_INSTANCE: testInstance(), SLIPWAY_LOG_LEVEL: 'silent', SLIPWAY_OFFLINE: '1', ...env }, timeout: 60000 },
       (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });

@@ -5,6 +5,7 @@
  *
  * Traffic goes only to this machine and to containers the tests create.
  */
+import { asLearner, docker, testImages } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
 import { runInNode } from '../server/sandbox/docker/exec.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
+import { nodeUidBase } from '../server/sandbox/docker/node-users.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 
 let slipway: Slipway;
@@ -20,10 +22,9 @@ const learnerB = randomBytes(6).toString('hex');
 let hostListener: net.Server;
 let hostPort: number;
 
-const run = (sessionId: string, command: string, timeoutMs = 20000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs);
+const run = (sessionId: string, command: string, timeoutMs = 20000) => slipway.runtime.driver.run(sessionId, 'node1', command, timeoutMs, asLearner);
 
 async function addressOf(sessionId: string): Promise<{ ip: string; gateway: string; subnet: string }> {
-  const docker = slipway.runtime.docker;
   const network = objectName(testInstance(), sessionId);
   const container = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
   const endpoint = container.NetworkSettings.Networks[network];
@@ -51,11 +52,10 @@ afterAll(async () => {
 
 describe('a learner cannot', () => {
   it('reach services on the host', async () => {
-    const docker = slipway.runtime.docker;
     // Control: from an ordinary container on the default bridge, the service answers on the
     // host's address there.
     const control = await docker.createContainer({
-      Image: slipway.runtime.images.sandbox,
+      Image: (await testImages()).sandbox,
       Entrypoint: ['sh', '-c', `gw=$(ip route | awk '/^default/ { print $3 }'); echo "gateway=$gw"; curl -s -m 5 telnet://$gw:${hostPort} </dev/null`],
       Labels: { 'org.slipway.instance': testInstance(), 'org.slipway.role': 'helper' },
       HostConfig: { NetworkMode: 'bridge' },
@@ -110,18 +110,20 @@ describe('a learner cannot', () => {
 
   it('use the capabilities that reach the host kernel', async () => {
     // The node itself, outside the learner's namespace: no capability beyond Docker's defaults.
-    const docker = slipway.runtime.docker;
     const node = docker.getContainer(objectName(testInstance(), learnerA, 'node1'));
     const outside = await runInNode(docker, node, 'node1', "awk '/^CapBnd/ { print $2 }' /proc/self/status; id -u", 10000, { enter: false });
     const [bounding, uid] = outside.output.trim().split('\n');
-    expect(uid).toBe('1000');
+    // The node's own host uid (node-users.ts), not root.
+    const nodeUid = (await node.inspect()).Config.User.split(':')[0];
+    expect(uid).toBe(nodeUid);
+    expect(Number(uid)).toBeGreaterThanOrEqual(nodeUidBase);
     const forbidden = { DAC_READ_SEARCH: 2, NET_ADMIN: 12, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_PTRACE: 19, SYS_ADMIN: 21, SYS_BOOT: 22, SYS_RESOURCE: 24, SYS_TIME: 25, MAC_ADMIN: 33, SYSLOG: 34, BPF: 39, PERFMON: 38 };
     for (const [name, bit] of Object.entries(forbidden)) {
       expect((BigInt(`0x${bounding}`) >> BigInt(bit)) & 1n, `${name} is in the node's bounding set`).toBe(0n);
     }
     // The learner is root only of their own user namespace.
     const inside = await run(learnerA, "id -u; cat /proc/self/uid_map | awk '{ print $1, $2 }' | head -1");
-    expect(inside.output.trim().split('\n')).toEqual(['0', '0 1000']);
+    expect(inside.output.trim().split('\n')).toEqual(['0', `0 ${nodeUid}`]);
   });
 
   it('change host-wide kernel settings, even through a fresh procfs or a privileged container', async () => {

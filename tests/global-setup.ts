@@ -1,15 +1,18 @@
 /**
  * Once per test run: checks the engine, builds the images (cached by content hash) and starts
- * the mirror under an instance name unique to this run. Afterwards removes everything that
+ * the mirror and the package caches under an instance name unique to this run. The caches run
+ * offline (SLIPWAY_OFFLINE=1, as in tests/support/slipway.ts): no test makes them fetch
+ * anything from outside. Afterwards removes everything that
  * carries the run's label, and fails the run if a test left a sandbox behind.
  */
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
-import { prepareSandboxes } from '../server/main.ts';
+import { openBackend } from '../server/sandbox/backend.ts';
 import { connectEngine } from '../server/sandbox/docker/engine.ts';
 import { labelKeys } from '../server/sandbox/docker/labels.ts';
+import { removeCaches } from '../server/sandbox/docker/caches.ts';
 import { removeMirror } from '../server/sandbox/docker/mirror.ts';
 import { leftovers } from './support/leftovers.ts';
 
@@ -56,8 +59,8 @@ async function removeEarlierRuns(): Promise<void> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await removeEarlierRuns();
   const instance = `test-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const config = loadConfig({ ...process.env, SLIPWAY_INSTANCE: instance });
-  await prepareSandboxes(config, createLogger('info'));
+  const config = loadConfig({ ...process.env, SLIPWAY_INSTANCE: instance, SLIPWAY_OFFLINE: '1' });
+  await openBackend(config, createLogger('info'));
   project.provide('instance', instance);
   return async () => {
     const docker = connectEngine();
@@ -65,6 +68,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     for (const id of left.containers) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
     for (const id of left.networks) await docker.getNetwork(id).remove().catch(() => undefined);
     for (const name of left.volumes) await docker.getVolume(name).remove().catch(() => undefined);
+    await removeCaches(docker, instance);
     await removeMirror(docker, instance);
     const after = await leftovers(docker, instance, { includeMirror: true });
     const count = after.containers.length + after.networks.length + after.volumes.length;

@@ -2,12 +2,14 @@
  * A learner's sandbox on the real engine: starts, pulls through the mirror, fails outside
  * lookups at once, carries its limits, and leaves nothing behind.
  */
+import { asLearner, docker } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
 import type { StartPhase } from '../server/sandbox/driver.ts';
 import { sandboxCapabilities } from '../server/sandbox/docker/driver.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
+import { nodeUidBase } from '../server/sandbox/docker/node-users.ts';
 import { leftovers } from './support/leftovers.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 
@@ -51,7 +53,7 @@ describe('sandbox', () => {
 
   it('fails lookups of outside names at once, in the node and for docker pull', async () => {
     const started = Date.now();
-    const lookup = await slipway.runtime.driver.run(sessionId, 'node1', 'getent hosts example.org', 20000);
+    const lookup = await slipway.runtime.driver.run(sessionId, 'node1', 'getent hosts example.org', 20000, asLearner);
     expect(lookup.exitCode).not.toBe(0);
     const pull = await slipway.runtime.driver.run(sessionId, 'node1', 'docker pull no-such-image-anywhere', 20000);
     expect(pull.exitCode).not.toBe(0);
@@ -65,7 +67,7 @@ describe('sandbox', () => {
   });
 
   it('runs with limits, as an unprivileged user, without host mounts', async () => {
-    const info = await slipway.runtime.docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
+    const info = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
     expect(info.HostConfig.Privileged).toBe(false);
     expect(info.HostConfig.Memory).toBeGreaterThan(0);
     expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
@@ -74,7 +76,9 @@ describe('sandbox', () => {
     expect(info.HostConfig.CapAdd?.sort()).toEqual([...sandboxCapabilities].sort());
     expect(info.HostConfig.Binds ?? []).toEqual([]);
     expect(info.Mounts.map((mount) => [mount.Type, mount.Destination])).toEqual([['volume', '/home/learner/.local/share/docker']]);
-    expect(info.Config.User).toBe('1000:1000');
+    const [uid, gid] = (info.Config.User ?? '').split(':').map(Number);
+    expect(uid).toBeGreaterThanOrEqual(nodeUidBase);
+    expect(gid).toBe(uid);
     expect(info.HostConfig.CapAdd).not.toContain('SYS_ADMIN');
     expect(info.HostConfig.CapAdd).not.toContain('NET_ADMIN');
     expect(info.HostConfig.OomKillDisable ?? false).toBe(false);
@@ -84,12 +88,12 @@ describe('sandbox', () => {
     const other = randomBytes(6).toString('hex');
     const driver = slipway.runtime.driver;
     await driver.start({ sessionId: other, learnerId: 'test-learner-2', nodes: ['node1'] }, () => undefined);
-    await slipway.runtime.docker.getContainer(objectName(testInstance(), other, 'node1')).remove({ force: true });
+    await docker.getContainer(objectName(testInstance(), other, 'node1')).remove({ force: true });
     expect(await driver.isRunning(other)).toBe(false);
     await expect(driver.run(other, 'node1', 'true', 5000)).rejects.toMatchObject({ code: 'SANDBOX_MISSING' });
     await driver.stop(other);
     await driver.stop(other); // removing what is gone succeeds
-    expect(await leftovers(slipway.runtime.docker, testInstance(), { includeMirror: false, session: other })).toEqual({
+    expect(await leftovers(docker, testInstance(), { includeMirror: false, session: other })).toEqual({
       containers: [],
       networks: [],
       volumes: [],

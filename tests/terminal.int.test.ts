@@ -2,11 +2,13 @@
  * The terminal WebSocket against a real server and real sandboxes: attach, type, resize,
  * automatic and requested checks, bad frames, flow control, reconnect, refusals.
  */
+import { docker } from './support/engine.ts';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
+import { testSecret } from './support/secret.ts';
 import { createApp } from '../server/http/app.ts';
 import { createLogger } from '../server/log.ts';
 import type { Slipway } from '../server/main.ts';
@@ -14,7 +16,7 @@ import { DockerDriver } from '../server/sandbox/docker/driver.ts';
 import { SessionManager } from '../server/sessions/session-manager.ts';
 import { SqliteProgressStore } from '../server/store/sqlite-store.ts';
 import { labelKeys } from '../server/sandbox/docker/labels.ts';
-import { flowControl } from '../server/terminal/protocol.ts';
+import { flowControl } from '../protocol/terminal.ts';
 import { newLearnerId, openTerminal, type TestTerminal } from './support/ws-client.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
@@ -36,7 +38,7 @@ afterAll(async () => {
 
 /** The session id of a learner's sandbox, from the labels on its container. */
 async function sessionOf(server: Slipway, learnerId: string): Promise<string> {
-  const [container] = await server.runtime.docker.listContainers({ filters: { label: [`${labelKeys.learner}=${learnerId}`] } });
+  const [container] = await docker.listContainers({ filters: { label: [`${labelKeys.learner}=${learnerId}`] } });
   const sessionId = container?.Labels[labelKeys.session];
   if (!sessionId) throw new Error(`learner ${learnerId} has no sandbox`);
   return sessionId;
@@ -172,7 +174,7 @@ describe('terminal socket', () => {
     const first = openTerminal(slipway.url, { learnerId });
     await ready(first);
     const oldSession = await sessionOf(slipway, learnerId);
-    await slipway.runtime.docker.getContainer(objectName(testInstance(), oldSession, 'node1')).remove({ force: true });
+    await docker.getContainer(objectName(testInstance(), oldSession, 'node1')).remove({ force: true });
     const exit = await first.waitForMessage('exit', () => true, 15000);
     expect(exit.type).toBe('exit');
     await first.closed;
@@ -280,12 +282,24 @@ describe('terminal socket', () => {
     }
   });
 
+  it('starts no new sandbox while the engine\'s disk is low, and says so', async () => {
+    const low = await startTestSlipway({ SLIPWAY_MIN_FREE_DISK_MB: '100000000' });
+    try {
+      const t = openTerminal(low.url, { learnerId: newLearnerId() });
+      const error = await t.waitForMessage('error');
+      expect(error.code).toBe('OUT_OF_CAPACITY');
+      expect(error.message).toMatch(/low on disk space/);
+    } finally {
+      await low.stop();
+    }
+  });
+
   it('tells the learner in one sentence when the engine is unreachable', async () => {
     const log = createLogger('silent');
     const docker = new Docker({ socketPath: '/nonexistent/docker.sock' });
     const driver = new DockerDriver(docker, { instance: 'nowhere', sandboxImage: 'none', mirrorContainer: 'none', memoryMb: 512, cpus: 1, pids: 256 }, log);
     const sessions = new SessionManager(driver, { maxSandboxes: 5, idleMs: 60000 }, log);
-    const app = createApp({ siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), course: { 'hello-world': { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } }, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, log });
+    const app = createApp({ secret: testSecret, siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), course: { 'hello-world': { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } }, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, log });
     const url = await app.listen(0, '127.0.0.1');
     try {
       const t = openTerminal(url, { learnerId: newLearnerId() });
@@ -301,7 +315,7 @@ describe('terminal socket', () => {
   it('serves the lesson pages with a learner cookie', async () => {
     const response = await fetch(new URL('/en/hello-world/', slipway.url));
     expect(response.status).toBe(200);
-    expect(response.headers.get('set-cookie')).toMatch(/slipway_learner=[A-Za-z0-9_-]{22}; .*HttpOnly/);
+    expect(response.headers.get('set-cookie')).toMatch(/slipway_learner=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}; .*HttpOnly/);
     expect(await response.text()).toContain('data-terminal');
     const zh = await fetch(new URL('/zh/hello-world/', slipway.url));
     expect(zh.status).toBe(200);

@@ -8,7 +8,7 @@ import type { LessonSpec } from '../../lessons/schema.ts';
 import type { Logger } from '../log.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { ProgressStore } from '../store/progress-store.ts';
-import type { StepResult } from '../terminal/protocol.ts';
+import type { StepResult } from '../../protocol/terminal.ts';
 import { runChecks } from './run-checks.ts';
 
 export type CheckTrigger = 'connect' | 'command' | 'button';

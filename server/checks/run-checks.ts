@@ -4,7 +4,7 @@
  */
 import type { StepSpec } from '../../lessons/schema.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
-import type { StepResult } from '../terminal/protocol.ts';
+import type { StepResult } from '../../protocol/terminal.ts';
 
 const maxReportedOutput = 2000;
 

@@ -12,9 +12,10 @@ import { MemoryDriver } from '../../tests/doubles/memory-driver.ts';
 import { createLogger } from '../log.ts';
 import { SessionManager } from '../sessions/session-manager.ts';
 import { SqliteProgressStore } from '../store/sqlite-store.ts';
-import { maxInputFrameBytes, terminalPath } from '../terminal/protocol.ts';
+import { maxInputFrameBytes, terminalPath } from '../../protocol/terminal.ts';
 import WebSocket from 'ws';
 import { learnerCookie, openTerminal } from '../../tests/support/ws-client.ts';
+import { testSecret } from '../../tests/support/secret.ts';
 import { createApp, satisfiableRange, type App } from './app.ts';
 
 let app: App;
@@ -28,6 +29,7 @@ beforeAll(async () => {
   const log = createLogger('silent');
   const driver = new MemoryDriver();
   app = createApp({
+    secret: testSecret,
     siteDir,
     course: {
       test: {
@@ -77,7 +79,7 @@ async function upgradeThenSend(frames: Buffer): Promise<string> {
   const handshake =
     `GET ${terminalPath}?lesson=test&node=node1&cols=80&rows=24 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
     `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-    `Cookie: slipway_learner=${learnerId}\r\n\r\n`;
+    `Cookie: ${learnerCookie(learnerId)}\r\n\r\n`;
   return raw(Buffer.concat([Buffer.from(handshake), frames]), 500);
 }
 
@@ -197,6 +199,53 @@ describe('terminal query and lesson messages', () => {
     terminal.send({ type: 'solution', stepId: 'nope' });
     expect((await terminal.waitForMessage('error')).message).toMatch(/no step "nope"/);
     terminal.socket.close();
+  });
+});
+
+describe('who may open a terminal', () => {
+  const upgrade = (headers: string) =>
+    raw(
+      `GET ${terminalPath}?lesson=test&node=node1&cols=80&rows=24 HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${headers}\r\n`,
+    );
+
+  it('refuses a host name that is not ours, even with a matching Origin (DNS rebinding)', async () => {
+    const answer = await upgrade(`Host: rebind.evil.example:${port}\r\nOrigin: http://rebind.evil.example:${port}\r\nCookie: ${learnerCookie(learnerId)}\r\n`);
+    expect(answer).toMatch(/^HTTP\/1.1 403/);
+    const progress = await raw(`GET /api/progress HTTP/1.1\r\nHost: rebind.evil.example\r\nCookie: ${learnerCookie(learnerId)}\r\n\r\n`);
+    expect(progress).toMatch(/^HTTP\/1.1 403/);
+  });
+
+  it('refuses a learner id the server did not sign', async () => {
+    for (const cookie of [`slipway_learner=${learnerId}`, learnerCookie(learnerId, 'some-other-secret-0123456789abcdef0123')]) {
+      expect(await upgrade(`Host: 127.0.0.1:${port}\r\nCookie: ${cookie}\r\n`)).toMatch(/^HTTP\/1.1 401/);
+    }
+    expect(await upgrade(`Host: 127.0.0.1:${port}\r\nCookie: ${learnerCookie(learnerId)}\r\n`)).toMatch(/^HTTP\/1.1 101/);
+  });
+});
+
+describe('HTTP surface', () => {
+  it('sends security headers with every page', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    expect(response.headers.get('content-security-policy')).toMatch(/script-src 'self'.*frame-ancestors 'none'/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('same-origin');
+    const missing = await fetch(`http://127.0.0.1:${port}/nope`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('answers only GET and HEAD', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const response = await fetch(`http://127.0.0.1:${port}/`, { method });
+      expect(response.status, method).toBe(405);
+      expect(response.headers.get('allow')).toBe('GET, HEAD');
+    }
+    expect((await fetch(`http://127.0.0.1:${port}/`, { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('tells the public the server is up, and nothing about its load', async () => {
+    expect(await (await fetch(`http://127.0.0.1:${port}/api/health`)).json()).toEqual({ ok: true });
   });
 });
 

@@ -12,13 +12,17 @@ import type { SessionManager } from '../sessions/session-manager.ts';
 import type { ProgressStore } from '../store/progress-store.ts';
 import { bridgeTerminal } from '../terminal/bridge.ts';
 import { ShellRegistry } from '../terminal/live-shell.ts';
-import { maxInputFrameBytes, parseTerminalQuery, terminalPath, type ServerMessage } from '../terminal/protocol.ts';
-import { ensureLearnerId, readLearnerId } from './learner-cookie.ts';
+import { closeCodes, maxInputFrameBytes, parseTerminalQuery, terminalPath, type ServerMessage } from '../../protocol/terminal.ts';
+import { hostAllowed } from './host.ts';
+import { learnerCookies } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
+import { setSecurityHeaders } from './security-headers.ts';
 
 export interface AppOptions {
   siteDir: string;
   publicUrl?: string | undefined;
+  /** Key that signs learner cookies (SLIPWAY_SECRET, or one kept in the state folder). */
+  secret: string | Buffer;
   course: Course;
   store: ProgressStore;
   driver: SandboxDriver;
@@ -29,6 +33,42 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** How long a shell whose socket closed waits to be resumed. */
   resumeGraceMs?: number;
+  /** Most terminal sockets one learner may hold; an address may hold this many per sandbox it may have. */
+  socketsPerLearner?: number;
+  socketsPerAddress?: number;
+}
+
+/**
+ * The client's address: the peer's, or behind the proxy that SLIPWAY_PUBLIC_URL says there is,
+ * the address that proxy appended last to X-Forwarded-For (anything before it the client wrote).
+ */
+export function clientAddress(request: http.IncomingMessage, behindProxy: boolean): string {
+  const forwarded = request.headers['x-forwarded-for'];
+  if (behindProxy && typeof forwarded === 'string') {
+    const last = forwarded.split(',').at(-1)?.trim();
+    if (last) return last;
+  }
+  return request.socket.remoteAddress ?? 'unknown';
+}
+
+/** Open sockets per key (a learner, an address), with a ceiling. */
+class SocketCounter {
+  readonly #counts = new Map<string, number>();
+  readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  tryOpen(key: string): boolean {
+    const count = this.#counts.get(key) ?? 0;
+    if (count >= this.limit) return false;
+    this.#counts.set(key, count + 1);
+    return true;
+  }
+  close(key: string): void {
+    const count = (this.#counts.get(key) ?? 1) - 1;
+    if (count <= 0) this.#counts.delete(key);
+    else this.#counts.set(key, count);
+  }
 }
 
 export interface App {
@@ -50,16 +90,31 @@ export function satisfiableRange(header: string): boolean {
 export function createApp(options: AppOptions): App {
   const { log } = options;
   const serveStatic = sirv(options.siteDir, { etag: true, dev: false, extensions: ['html'] });
+  const cookies = learnerCookies(options.secret);
+  const secureCookies = options.publicUrl?.startsWith('https:') ?? false;
+  const plain = (response: http.ServerResponse, status: number, text: string) => {
+    response.statusCode = status;
+    response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    response.end(`${text}\n`);
+  };
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    setSecurityHeaders(response);
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return plain(response, 405, 'Method not allowed');
+    }
     if (url.pathname === '/api/health') {
+      // Says the server answers; how busy it is stays for the operator's logs.
       response.setHeader('Content-Type', 'application/json');
-      response.end(JSON.stringify({ ok: true, sandboxes: options.sessions.size }));
+      response.setHeader('Cache-Control', 'no-store');
+      response.end('{"ok":true}');
       return;
     }
     if (url.pathname === '/api/progress') {
+      if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');
       // The learner's done steps by lesson, for the course index; nothing for a stranger.
-      const learnerId = readLearnerId(request);
+      const learnerId = cookies.read(request);
       response.setHeader('Content-Type', 'application/json');
       response.setHeader('Cache-Control', 'no-store');
       if (!learnerId) return void response.end('{"lessons":{}}');
@@ -73,15 +128,11 @@ export function createApp(options: AppOptions): App {
       );
       return;
     }
-    if (request.method === 'GET' || request.method === 'HEAD') ensureLearnerId(request, response);
+    cookies.ensure(request, response, { secure: secureCookies });
     // sirv throws on a range it cannot satisfy (`bytes=2-1`); such a header is ignored, as
     // RFC 9110 allows, and the whole file is served.
     if (request.headers.range !== undefined && !satisfiableRange(request.headers.range)) delete request.headers.range;
-    serveStatic(request, response, () => {
-      response.statusCode = 404;
-      response.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      response.end('Not found\n');
-    });
+    serveStatic(request, response, () => plain(response, 404, 'Not found'));
   };
   const server = http.createServer((request, response) => {
     // One request's bug answers 500 to that request; it never ends the process.
@@ -92,15 +143,13 @@ export function createApp(options: AppOptions): App {
     } catch (error) {
       log.error('request failed', { error, method: request.method, url: request.url?.slice(0, 200) });
       if (response.headersSent) response.destroy();
-      else {
-        response.statusCode = 500;
-        response.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        response.end('Internal server error\n');
-      }
+      else plain(response, 500, 'Internal server error');
     }
   });
 
   const shells = new ShellRegistry();
+  const perLearner = new SocketCounter(options.socketsPerLearner ?? 8);
+  const perAddress = new SocketCounter(options.socketsPerAddress ?? 40);
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxInputFrameBytes + 1024 });
   // Heartbeat: a socket that has not answered the previous ping is dead (a laptop that went
   // to sleep, a dropped Wi-Fi); ending it ends its shell and lets the sandbox go idle. The
@@ -127,9 +176,24 @@ export function createApp(options: AppOptions): App {
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (url.pathname !== terminalPath) return refuse(404, 'Not Found');
+    if (!hostAllowed(request.headers.host, options.publicUrl)) return refuse(403, 'Forbidden');
     if (!originAllowed(request, options.publicUrl)) return refuse(403, 'Forbidden');
-    const learnerId = readLearnerId(request);
+    const learnerId = cookies.read(request);
     if (!learnerId) return refuse(401, 'Unauthorized');
+    const address = clientAddress(request, options.publicUrl !== undefined);
+    if (!perLearner.tryOpen(learnerId)) return refuse(429, 'Too Many Requests');
+    if (!perAddress.tryOpen(address)) {
+      perLearner.close(learnerId);
+      return refuse(429, 'Too Many Requests');
+    }
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      perLearner.close(learnerId);
+      perAddress.close(address);
+    };
+    socket.once('close', uncount);
     const query = parseTerminalQuery(url.searchParams);
     wss.handleUpgrade(request, socket, head, (ws) => {
       // ws reports a bad frame (too large, invalid UTF-8, a reserved opcode) as an 'error'
@@ -141,13 +205,13 @@ export function createApp(options: AppOptions): App {
         // Refused the way a bad control frame is: an error frame the page can show.
         const refusal: ServerMessage = { type: 'error', code: 'BAD_MESSAGE', message: query.error, fatal: true };
         ws.send(JSON.stringify(refusal));
-        ws.close(1008, 'BAD_MESSAGE');
+        ws.close(closeCodes.refused, 'BAD_MESSAGE');
         return;
       }
       const { lesson, node, cols, rows, resume, offset } = query.message;
       bridgeTerminal(
         ws,
-        { learnerId, lesson, node, cols, rows, resume: resume ? { shellId: resume, offset: offset ?? 0 } : undefined },
+        { learnerId, address, lesson, node, cols, rows, resume: resume ? { shellId: resume, offset: offset ?? 0 } : undefined },
         {
           sessions: options.sessions,
           driver: options.driver,

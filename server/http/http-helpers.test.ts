@@ -1,7 +1,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ensureLearnerId, learnerCookie, readLearnerId } from './learner-cookie.ts';
+import { hostAllowed } from './host.ts';
+import { learnerCookie, learnerCookies } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
 
 function request(headers: Record<string, string>): IncomingMessage {
@@ -65,76 +66,78 @@ describe('originAllowed', () => {
   });
 });
 
-describe('readLearnerId', () => {
-  const id = 'AbCdEfGhIjKlMnOpQrSt_-';
+const cookies = learnerCookies('a-test-secret-that-is-long-enough-0123');
 
-  it('reads a valid id among other cookies', () => {
-    expect(id).toHaveLength(22);
-    expect(readLearnerId(request({ cookie: `theme=dark; ${learnerCookie}=${id}; lang=zh` }))).toBe(id);
-    expect(readLearnerId(request({ cookie: `${learnerCookie}=${id}` }))).toBe(id);
-    expect(readLearnerId(request({ cookie: `a=1;${learnerCookie}=${id}` }))).toBe(id);
+describe('learner cookies', () => {
+  const id = 'AbCdEfGhIjKlMnOpQrSt_-';
+  const value = cookies.value(id);
+
+  it('reads a signed id among other cookies', () => {
+    expect(cookies.read(request({ cookie: `theme=dark; ${learnerCookie}=${value}; lang=zh` }))).toBe(id);
+    expect(cookies.read(request({ cookie: `a=1;${learnerCookie}=${value}` }))).toBe(id);
   });
 
   it('returns undefined without the cookie', () => {
-    expect(readLearnerId(request({}))).toBeUndefined();
-    expect(readLearnerId(request({ cookie: 'theme=dark; lang=zh' }))).toBeUndefined();
-    expect(readLearnerId(request({ cookie: `x${learnerCookie}=${id}` }))).toBeUndefined();
+    expect(cookies.read(request({}))).toBeUndefined();
+    expect(cookies.read(request({ cookie: 'theme=dark; lang=zh' }))).toBeUndefined();
+    expect(cookies.read(request({ cookie: `x${learnerCookie}=${value}` }))).toBeUndefined();
   });
 
-  it('rejects malformed values', () => {
-    for (const value of [
+  it('refuses ids it did not sign: made up, unsigned, signed by another key, or altered', () => {
+    const other = learnerCookies('another-secret-that-is-long-enough-4567');
+    for (const bad of [
+      id,
+      `${id}.`,
+      `${id}.${'A'.repeat(22)}`,
+      other.value(id),
+      `${'B' + id.slice(1)}.${value.split('.')[1]}`,
+      `${value}.extra`,
       '',
       'short',
-      id.slice(0, 21),
-      `${id}A`,
-      'AbCdEfGhIjKlMnOpQrSt+/',
-      'AbCdEfGhIjKlMnOpQrSt==',
       'AbCdEfGhIjKlMnOpQrS"t;',
-      'AbCdEfGhIjKlMnOpQrSt é',
     ]) {
-      expect(readLearnerId(request({ cookie: `${learnerCookie}=${value}` })), JSON.stringify(value)).toBeUndefined();
+      expect(cookies.read(request({ cookie: `${learnerCookie}=${bad}` })), JSON.stringify(bad)).toBeUndefined();
     }
   });
 
-  it('accepts the ids ensureLearnerId makes', () => {
-    const { request: incoming, response } = realExchange({});
-    const made = ensureLearnerId(incoming, response);
-    expect(readLearnerId(request({ cookie: `${learnerCookie}=${made}` }))).toBe(made);
+  it('sets an HttpOnly, SameSite=Lax cookie it can read back, Secure when asked', () => {
+    const { request: incoming, response } = realExchange({ cookie: 'theme=dark' });
+    const made = cookies.ensure(incoming, response);
+    expect(made).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const parts = String(response.getHeader('set-cookie')).split(';').map((part) => part.trim());
+    expect(parts[0]).toBe(`${learnerCookie}=${cookies.value(made)}`);
+    expect(parts).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']));
+    expect(parts).not.toContain('Secure');
+    const secure = realExchange({});
+    cookies.ensure(secure.request, secure.response, { secure: true });
+    expect(String(secure.response.getHeader('set-cookie'))).toMatch(/; Secure$/);
+    expect(cookies.read(request({ cookie: parts[0]! }))).toBe(made);
+  });
+
+  it('makes a different id each time, replaces a bad cookie, keeps a good one', () => {
+    const first = realExchange({});
+    const second = realExchange({});
+    expect(cookies.ensure(first.request, first.response)).not.toBe(cookies.ensure(second.request, second.response));
+    const bad = realExchange({ cookie: `${learnerCookie}=bad` });
+    expect(cookies.ensure(bad.request, bad.response)).not.toBe('bad');
+    const good = realExchange({ cookie: `theme=dark; ${learnerCookie}=${value}` });
+    expect(cookies.ensure(good.request, good.response)).toBe(id);
+    expect(good.response.hasHeader('set-cookie')).toBe(false);
   });
 });
 
-describe('ensureLearnerId', () => {
-  it('sets an HttpOnly, SameSite=Lax cookie when there is none', () => {
-    const { request: incoming, response } = realExchange({ cookie: 'theme=dark' });
-    const id = ensureLearnerId(incoming, response);
-    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    const header = response.getHeader('set-cookie');
-    expect(typeof header).toBe('string');
-    const parts = String(header).split(';').map((part) => part.trim());
-    expect(parts[0]).toBe(`${learnerCookie}=${id}`);
-    expect(parts).toContain('HttpOnly');
-    expect(parts).toContain('SameSite=Lax');
-    expect(parts).toContain('Path=/');
+describe('hostAllowed', () => {
+  it('allows localhost, literal addresses and the public host', () => {
+    for (const host of ['localhost:8080', 'localhost', '127.0.0.1:8080', '192.168.1.20:8080', '[::1]:8080', '[fe80::1]', 'app.localhost:3000']) {
+      expect(hostAllowed(host, undefined), host).toBe(true);
+    }
+    expect(hostAllowed('docker.example.edu', 'https://docker.example.edu/')).toBe(true);
+    expect(hostAllowed('DOCKER.example.edu:443', 'https://docker.example.edu/')).toBe(true);
   });
 
-  it('makes a different id each time', () => {
-    const first = realExchange({});
-    const second = realExchange({});
-    expect(ensureLearnerId(first.request, first.response)).not.toBe(ensureLearnerId(second.request, second.response));
-  });
-
-  it('replaces a malformed cookie', () => {
-    const { request: incoming, response } = realExchange({ cookie: `${learnerCookie}=bad` });
-    const id = ensureLearnerId(incoming, response);
-    expect(id).not.toBe('bad');
-    expect(String(response.getHeader('set-cookie'))).toContain(`${learnerCookie}=${id}`);
-  });
-
-  it('keeps a valid cookie and sets none', () => {
-    const id = 'AbCdEfGhIjKlMnOpQrSt_-';
-    const { request: incoming, response } = realExchange({ cookie: `theme=dark; ${learnerCookie}=${id}` });
-    expect(ensureLearnerId(incoming, response)).toBe(id);
-    expect(response.getHeader('set-cookie')).toBeUndefined();
-    expect(response.hasHeader('set-cookie')).toBe(false);
+  it('refuses other names: a rebinding attack names the server with a name it controls', () => {
+    for (const host of ['rebind.evil.example:8080', 'evil.example', 'localhost.evil.example', '127.0.0.1.nip.io:8080', '', 'a b', undefined]) {
+      expect(hostAllowed(host, 'https://docker.example.edu/'), String(host)).toBe(false);
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { loadCourse } from '../../lessons/course.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { prepareSandboxes } from '../main.ts';
+import { openBackend } from '../sandbox/backend.ts';
 import { verifyLesson } from './verify.ts';
 
 const args = process.argv.slice(2);
@@ -16,7 +16,7 @@ if (!slug || !course[slug]) {
   process.stderr.write(`usage: npm run lesson -- <lesson> [--setup]\nlessons: ${Object.keys(course).join(', ')}\n`);
   process.exit(2);
 }
-const runtime = await prepareSandboxes(config, createLogger('warn'));
+const runtime = await openBackend(config, createLogger('warn'));
 process.stdout.write(`lesson ${slug}: ${course[slug].steps.length} steps on ${course[slug].nodes.join(', ')}\n`);
 const report = await verifyLesson(runtime.driver, course[slug], {
   withSetup: args.includes('--setup'),

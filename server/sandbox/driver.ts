@@ -45,6 +45,14 @@ export interface RunResult {
   timedOut: boolean;
 }
 
+export interface RunOptions {
+  /**
+   * `node` (default): outside the learner's reach, as checks must run. `learner`: exactly as
+   * the learner's shell sees the node (for tests of what a learner can reach; never a check).
+   */
+  view?: 'node' | 'learner';
+}
+
 export interface SandboxDriver {
   /** Starts every node of a sandbox and waits until each node's Docker engine answers. */
   start(spec: SandboxSpec, onProgress: (phase: StartPhase, message: string) => void): Promise<SandboxInfo>;
@@ -59,8 +67,13 @@ export interface SandboxDriver {
   stop(sessionId: string): Promise<void>;
   /** Opens an interactive login shell in a node. */
   openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell>;
-  /** Runs a non-interactive command in a node, with a timeout; never through the learner's shell. */
-  run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult>;
+  /**
+   * Runs a non-interactive command in a node, with a timeout; never through the learner's shell,
+   * and where the learner cannot change what it sees (a check must not be fakeable).
+   */
+  run(sessionId: string, node: string, command: string, timeoutMs: number, options?: RunOptions): Promise<RunResult>;
+  /** Removes what half-finished starts left (networks, volumes of sessions with no node); returns how many. */
+  sweep(): Promise<number>;
   /** Every sandbox this installation owns, e.g. to clean up after a crash. */
   list(): Promise<SandboxInfo[]>;
 }

@@ -14,6 +14,10 @@ export interface Session {
   nodes: string[];
   /** Node additions in progress, one at a time. */
   growing: Promise<void>;
+  /** The network address the sandbox was started from, for per-address limits. */
+  readonly address: string;
+  /** Whether the learner has typed anything; an unused sandbox is reclaimed sooner. */
+  used: boolean;
   attached: number;
   idleTimer: NodeJS.Timeout | undefined;
 }
@@ -21,6 +25,10 @@ export interface Session {
 export interface SessionManagerOptions {
   maxSandboxes: number;
   idleMs: number;
+  /** Most sandboxes started from one network address (default: no limit). */
+  perAddress?: number;
+  /** Idle time after which a sandbox nobody typed into is removed (default: idleMs). */
+  unusedIdleMs?: number;
 }
 
 export class SessionManager {
@@ -29,6 +37,8 @@ export class SessionManager {
   readonly #log: Logger;
   readonly #byLearner = new Map<string, Session>();
   readonly #starting = new Map<string, Promise<Session>>();
+  /** The address each start in progress came from. */
+  readonly #startingFrom = new Map<string, string>();
   /** Callers waiting on a start in progress get its progress too. */
   readonly #progressListeners = new Map<string, Set<(phase: StartPhase, message: string) => void>>();
 
@@ -43,7 +53,7 @@ export class SessionManager {
   }
 
   /** The learner's session, with a running sandbox; starts one if needed. */
-  async acquire(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
+  async acquire(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void, address = ''): Promise<Session> {
     const existing = this.#byLearner.get(learnerId);
     if (existing) {
       const running = await this.#driver.isRunning(existing.id);
@@ -57,7 +67,7 @@ export class SessionManager {
         this.#forget(existing);
         await this.#driver.stop(existing.id).catch(() => undefined);
       }
-      return this.acquire(learnerId, nodes, onProgress);
+      return this.acquire(learnerId, nodes, onProgress, address);
     }
     const pending = this.#starting.get(learnerId);
     if (pending) {
@@ -70,14 +80,23 @@ export class SessionManager {
         `All ${this.#options.maxSandboxes} sandboxes on this server are in use. Please try again in a few minutes.`,
       );
     }
+    const perAddress = this.#options.perAddress;
+    if (perAddress !== undefined && address !== '' && this.#fromAddress(address) >= perAddress) {
+      throw new SlipwayError(
+        'TOO_MANY',
+        `Learners from your network address already hold ${perAddress} sandboxes on this server, the most it allows (SLIPWAY_SANDBOXES_PER_ADDRESS).`,
+      );
+    }
     const listeners = new Set([onProgress]);
     this.#progressListeners.set(learnerId, listeners);
-    const start = this.#start(learnerId, nodes, (phase, message) => listeners.forEach((listener) => listener(phase, message)));
+    this.#startingFrom.set(learnerId, address);
+    const start = this.#start(learnerId, address, nodes, (phase, message) => listeners.forEach((listener) => listener(phase, message)));
     this.#starting.set(learnerId, start);
     try {
       return await start;
     } finally {
       this.#starting.delete(learnerId);
+      this.#startingFrom.delete(learnerId);
       this.#progressListeners.delete(learnerId);
     }
   }
@@ -99,14 +118,27 @@ export class SessionManager {
     await grown;
   }
 
-  async #start(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
+  /** Sandboxes held, or being started, by learners from one address. */
+  #fromAddress(address: string): number {
+    let count = 0;
+    for (const session of this.#byLearner.values()) if (session.address === address) count += 1;
+    for (const from of this.#startingFrom.values()) if (from === address) count += 1;
+    return count;
+  }
+
+  /** The learner typed something: from now on the sandbox gets the full idle time. */
+  markUsed(session: Session): void {
+    session.used = true;
+  }
+
+  async #start(learnerId: string, address: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
     const id = randomBytes(6).toString('hex');
     try {
       await this.#driver.start({ sessionId: id, learnerId, nodes }, onProgress);
     } catch (error) {
       throw toSlipwayError(error);
     }
-    const session: Session = { id, learnerId, nodes: [...nodes], growing: Promise.resolve(), attached: 0, idleTimer: undefined };
+    const session: Session = { id, learnerId, address, used: false, nodes: [...nodes], growing: Promise.resolve(), attached: 0, idleTimer: undefined };
     this.#byLearner.set(learnerId, session);
     this.#scheduleIdle(session);
     return session;
@@ -131,7 +163,7 @@ export class SessionManager {
       if (session.attached > 0 || this.#byLearner.get(session.learnerId) !== session) return;
       this.#log.info('removing idle sandbox', { session: session.id });
       void this.end(session);
-    }, this.#options.idleMs);
+    }, session.used ? this.#options.idleMs : (this.#options.unusedIdleMs ?? this.#options.idleMs));
     session.idleTimer.unref();
   }
 
@@ -157,7 +189,8 @@ export class SessionManager {
     for (const info of await this.#driver.list()) {
       if (known.has(info.sessionId)) continue;
       if (info.learnerId && info.running && !this.#byLearner.has(info.learnerId) && this.size < this.#options.maxSandboxes) {
-        const session: Session = { id: info.sessionId, learnerId: info.learnerId, nodes: info.nodes, growing: Promise.resolve(), attached: 0, idleTimer: undefined };
+        // Taken back after a restart: whoever held it may have typed; give it the full idle time.
+        const session: Session = { id: info.sessionId, learnerId: info.learnerId, address: '', used: true, nodes: info.nodes, growing: Promise.resolve(), attached: 0, idleTimer: undefined };
         this.#byLearner.set(info.learnerId, session);
         this.#scheduleIdle(session);
         adopted += 1;
@@ -166,6 +199,7 @@ export class SessionManager {
         removed += 1;
       }
     }
+    removed += await this.#driver.sweep();
     return { adopted, removed };
   }
 

@@ -1,7 +1,8 @@
 /**
- * One terminal WebSocket: attaches a login shell in the learner's sandbox to the socket
- * (a new one, or the learner's shell whose socket dropped), with flow control, resize, and
- * the lesson's checks (on connect, after each command, and on the learner's request).
+ * One terminal WebSocket: attaches a login shell on one node of the learner's sandbox to the
+ * socket (a new one, or the learner's shell whose socket dropped) and wires the units that do
+ * the work: TerminalInput (keystrokes and resizes, bounded), OutputFlow (output, bounded),
+ * CheckScheduler (the lesson's checks and progress), the lesson's setup and solutions.
  */
 import type { WebSocket, RawData } from 'ws';
 import type { Course } from '../../lessons/schema.ts';
@@ -14,13 +15,10 @@ import type { Session, SessionManager } from '../sessions/session-manager.ts';
 import type { ProgressStore } from '../store/progress-store.ts';
 import { LiveShell, type ShellRegistry } from './live-shell.ts';
 import { CommandFinishedDetector } from './osc133.ts';
-import {
-  flowControl,
-  maxControlFrameBytes,
-  maxInputFrameBytes,
-  parseClientMessage,
-  type ServerMessage,
-} from './protocol.ts';
+import { OutputFlow } from './output-flow.ts';
+import { closeCodes, maxControlFrameBytes, maxInputFrameBytes, parseClientMessage, type ServerMessage } from '../../protocol/terminal.ts';
+import { RateLimit } from './rate-limit.ts';
+import { TerminalInput } from './terminal-input.ts';
 
 export interface BridgeContext {
   sessions: SessionManager;
@@ -36,6 +34,8 @@ export interface BridgeContext {
 
 export interface TerminalRequest {
   learnerId: string;
+  /** The client's address, for per-address limits. */
+  address: string;
   /** The lesson's slug. */
   lesson: string;
   /** The node whose shell this terminal shows. */
@@ -46,61 +46,50 @@ export interface TerminalRequest {
   resume?: { shellId: string; offset: number } | undefined;
 }
 
+/** Control frames (resize, ack, check, …) a socket may send: this many a second, in bursts of twice that. */
+const controlFramesPerSecond = 50;
+
 export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context: BridgeContext): void {
   const lesson = Object.hasOwn(context.course, request.lesson) ? context.course[request.lesson] : undefined;
   let log = context.log.child({ learner: request.learnerId.slice(0, 8), lesson: request.lesson, node: request.node });
   const send = (message: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   };
-  const fail = (error: unknown) => {
-    const slipwayError = toSlipwayError(error);
-    if (slipwayError.code === 'INTERNAL') log.error('terminal failed', { error });
-    else log.info('terminal refused', { code: slipwayError.code, reason: slipwayError.message });
-    send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: true });
-    ws.close(1011, slipwayError.code);
+  const refuse = (code: 'UNKNOWN_LESSON' | 'BAD_MESSAGE', message: string) => {
+    send({ type: 'error', code, message, fatal: true });
+    ws.close(closeCodes.refused, code);
   };
-  if (!lesson) {
-    send({ type: 'error', code: 'UNKNOWN_LESSON', message: `There is no lesson called "${request.lesson}".`, fatal: true });
-    ws.close(1008, 'UNKNOWN_LESSON');
-    return;
-  }
+  if (!lesson) return refuse('UNKNOWN_LESSON', `There is no lesson called "${request.lesson}".`);
   const node = request.node;
-  if (!lesson.nodes.includes(node)) {
-    send({ type: 'error', code: 'BAD_MESSAGE', message: `This lesson has no ${node}; its nodes are ${lesson.nodes.join(', ')}.`, fatal: true });
-    ws.close(1008, 'BAD_MESSAGE');
-    return;
-  }
+  if (!lesson.nodes.includes(node)) return refuse('BAD_MESSAGE', `This lesson has no ${node}; its nodes are ${lesson.nodes.join(', ')}.`);
 
   let session: Session | undefined;
   let live: LiveShell | undefined;
-  let closed = false;
-  const pendingInput: Buffer[] = [];
-  // Resizes are engine calls; input that follows one waits for it, in order.
-  let ordered: Promise<void> = Promise.resolve();
-  let resizesInFlight = 0;
-  let size = { cols: request.cols, rows: request.rows };
-
-  // Flow control: bytes sent to the browser that its terminal has not yet parsed.
-  let unacked = 0;
-  let paused = false;
-  const sendOutput = (chunk: Buffer) => {
-    if (ws.readyState !== ws.OPEN) return;
-    ws.send(chunk, { binary: true });
-    unacked += chunk.length;
-    if (!paused && unacked > flowControl.high && live) {
-      paused = true;
-      live.shell.stream.pause();
-    }
-  };
-
   let checks: CheckScheduler | undefined;
+  let closed = false;
+  let size = { cols: request.cols, rows: request.rows };
+  const input = new TerminalInput(ws, { onResizeError: (error) => log.warn('resize failed', { error }) });
+  const output = new OutputFlow({
+    send: (chunk, written) => {
+      if (ws.readyState === ws.OPEN) ws.send(chunk, { binary: true }, () => written());
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    pause: () => live?.shell.stream.pause(),
+    resume: () => live?.shell.stream.resume(),
+  });
+  const controlFrames = new RateLimit(controlFramesPerSecond, controlFramesPerSecond * 2);
+  let lastRateWarning = 0;
+  const badMessage = (message: string) => send({ type: 'error', code: 'BAD_MESSAGE', message, fatal: false });
+
   let settingUp = false;
-  const setUp = async () => {
-    if (!session || settingUp) return;
+  const setUp = async (owned: Session) => {
+    if (settingUp) return;
     settingUp = true;
     send({ type: 'setup', state: 'running', output: '' });
     try {
-      const result = await runSetup(context.driver, session.id, lesson);
+      const result = await runSetup(context.driver, owned.id, lesson);
       send({ type: 'setup', state: result.ok ? 'done' : 'failed', output: result.output });
       checks?.request('button');
     } catch (error) {
@@ -113,60 +102,42 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   ws.on('message', (data: RawData, isBinary: boolean) => {
     const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary) {
-      if (buffer.length > maxInputFrameBytes) {
-        send({ type: 'error', code: 'BAD_MESSAGE', message: `Input frames are limited to ${maxInputFrameBytes} bytes.`, fatal: false });
-        return;
+      if (buffer.length > maxInputFrameBytes) return badMessage(`Input frames are limited to ${maxInputFrameBytes} bytes.`);
+      if (session && !session.used) context.sessions.markUsed(session);
+      input.write(buffer);
+      return;
+    }
+    if (!controlFrames.take()) {
+      // Dropped, and said at most once a second: a flood must not cost more than it gets.
+      if (Date.now() - lastRateWarning > 1000) {
+        lastRateWarning = Date.now();
+        badMessage(`Too many control messages; at most ${controlFramesPerSecond} a second are read.`);
       }
-      if (!live) pendingInput.push(buffer);
-      else if (resizesInFlight > 0) {
-        // Keystrokes typed after a resize must see the new size (think `stty size`).
-        const target = live;
-        ordered = ordered.then(() => void target.shell.stream.write(buffer));
-      } else live.shell.stream.write(buffer);
       return;
     }
-    if (buffer.length > maxControlFrameBytes) {
-      send({ type: 'error', code: 'BAD_MESSAGE', message: 'Control frame too large.', fatal: false });
-      return;
-    }
+    if (buffer.length > maxControlFrameBytes) return badMessage('Control frame too large.');
     const parsed = parseClientMessage(buffer.toString('utf8'));
-    if (!parsed.ok) {
-      send({ type: 'error', code: 'BAD_MESSAGE', message: parsed.error, fatal: false });
-      return;
-    }
+    if (!parsed.ok) return badMessage(parsed.error);
     const message = parsed.message;
     switch (message.type) {
       case 'resize':
         size = { cols: message.cols, rows: message.rows };
-        if (live) {
-          const target = live;
-          resizesInFlight += 1;
-          ordered = ordered
-            .then(() => target.shell.resize(message.cols, message.rows))
-            .catch((error: unknown) => log.warn('resize failed', { error }))
-            .finally(() => {
-              resizesInFlight -= 1;
-            });
-        }
+        input.resize(message.cols, message.rows);
         break;
       case 'ack':
-        unacked = Math.max(0, unacked - message.bytes);
-        if (paused && unacked < flowControl.low && live) {
-          paused = false;
-          live.shell.stream.resume();
-        }
+        output.ack(message.bytes);
         break;
       case 'check':
         checks?.request('button');
         break;
       case 'solution': {
         const step = lesson.steps.find((candidate) => candidate.id === message.stepId);
-        if (!step) send({ type: 'error', code: 'BAD_MESSAGE', message: `This lesson has no step "${message.stepId}".`, fatal: false });
+        if (!step) badMessage(`This lesson has no step "${message.stepId}".`);
         else send({ type: 'solution', stepId: step.id, node: step.node, commands: step.solution });
         break;
       }
       case 'setup':
-        void setUp();
+        if (session) void setUp(session);
         break;
       case 'ping':
         send({ type: 'pong' });
@@ -177,6 +148,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   ws.on('close', () => {
     closed = true;
     checks?.close();
+    input.detach();
     if (!session) return;
     const owned = session;
     const release = () => context.sessions.detach(owned);
@@ -196,14 +168,19 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
 
   void (async () => {
     try {
-      session = await context.sessions.acquire(request.learnerId, lesson.nodes, (phase, message) => send({ type: 'status', phase, message }));
-      context.sessions.attach(session);
+      const owned = await context.sessions.acquire(
+        request.learnerId,
+        lesson.nodes,
+        (phase, message) => send({ type: 'status', phase, message }),
+        request.address,
+      );
+      session = owned;
+      context.sessions.attach(owned);
       if (closed) {
-        context.sessions.detach(session);
+        context.sessions.detach(owned);
         return;
       }
-      log = log.child({ session: session.id });
-      const owned = session;
+      log = log.child({ session: owned.id });
       checks = new CheckScheduler({
         driver: context.driver,
         store: context.store,
@@ -220,16 +197,16 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         },
         log,
       });
-      const owner = { learnerId: request.learnerId, sessionId: session.id, node };
+      const owner = { learnerId: request.learnerId, sessionId: owned.id, node };
       const resumed = request.resume ? context.shells.take(request.resume.shellId, owner) : undefined;
       let opened: LiveShell;
       if (resumed) {
         opened = resumed;
         // The shell was counted as attached while it waited; this socket now holds that count.
-        context.sessions.detach(session);
+        context.sessions.detach(owned);
       } else {
         send({ type: 'status', phase: 'attaching', message: 'Opening a shell…' });
-        opened = new LiveShell(await context.driver.openShell(session.id, node, size), owner);
+        opened = new LiveShell(await context.driver.openShell(owned.id, node, size), owner);
         context.shells.add(opened);
         if (closed) {
           context.shells.delete(opened);
@@ -241,28 +218,29 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       const detector = new CommandFinishedDetector();
       opened.attach({
         output: (chunk) => {
-          sendOutput(chunk);
+          output.send(chunk);
           if (detector.push(chunk) > 0) checks?.request('command');
         },
         exited: (code) => {
           if (closed) return;
           send({ type: 'exit', code });
-          ws.close(1000, 'shell exited');
+          ws.close(closeCodes.shellExited, 'shell exited');
         },
       });
-      // What the browser is missing: exactly the rest after its offset, or a fresh screen.
-      const missed = resumed && request.resume ? opened.ring.since(request.resume.offset) : undefined;
-      const replay = resumed ? (missed ? { data: missed, offset: request.resume!.offset } : opened.ring.replay()) : undefined;
-      send({ type: 'shell', id: opened.id, resumed: Boolean(resumed), reset: Boolean(resumed && !missed), offset: replay?.offset ?? opened.ring.end });
-      if (replay && replay.data.length > 0) sendOutput(replay.data);
-      if (!paused) opened.shell.stream.resume();
-      await opened.shell.resize(size.cols, size.rows);
-      for (const input of pendingInput.splice(0)) opened.shell.stream.write(input);
+      const replay = resumed ? opened.replayFor(request.resume?.offset) : undefined;
+      send({ type: 'shell', id: opened.id, resumed: Boolean(resumed), reset: replay?.reset ?? false, offset: replay?.offset ?? opened.ring.end });
+      if (replay && replay.data.length > 0) output.send(replay.data);
+      if (!output.paused) opened.shell.stream.resume();
+      input.attach({ stream: opened.shell.stream, resize: (cols, rows) => opened.shell.resize(cols, rows) }, size);
       send({ type: 'status', phase: 'ready', message: 'Ready.' });
       log.info(resumed ? 'terminal resumed' : 'terminal attached', { shell: opened.id.slice(0, 8) });
       checks.request('connect');
     } catch (error) {
-      fail(error);
+      const slipwayError = toSlipwayError(error);
+      if (slipwayError.code === 'INTERNAL') log.error('terminal failed', { error });
+      else log.info('terminal refused', { code: slipwayError.code, reason: slipwayError.message });
+      send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: true });
+      ws.close(closeCodes.failed, slipwayError.code);
     }
   })();
 }

@@ -69,6 +69,16 @@ export class LiveShell {
     this.#graceTimer.unref();
   }
 
+  /**
+   * What a page that has `offset` bytes of this shell's output is missing: exactly the rest,
+   * or, when that is no longer kept (or the page has nothing), the recent screen afresh.
+   */
+  replayFor(offset: number | undefined): { data: Buffer; offset: number; reset: boolean } {
+    const missed = offset === undefined ? undefined : this.ring.since(offset);
+    if (missed && offset !== undefined) return { data: missed, offset, reset: false };
+    return { ...this.ring.replay(), reset: true };
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.#graceTimer);
     this.#sink = undefined;

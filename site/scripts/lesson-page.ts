@@ -3,7 +3,7 @@
  * first shown), the steps panel with hints and solutions on request, the setup button, and
  * the clickable command blocks in the lesson text.
  */
-import type { ServerMessage, StepResult } from '../../server/terminal/protocol.ts';
+import type { ErrorCode, ServerMessage, StepResult } from '../../protocol/terminal.ts';
 import { TerminalConnection } from './terminal-connection.ts';
 import { createTerminalView, type TerminalView } from './terminal-view.ts';
 
@@ -11,7 +11,7 @@ type Phase = 'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready
 
 interface Strings {
   status: Record<Phase, string>;
-  errors: Record<string, string>;
+  errors: Record<ErrorCode, string>;
   run: string;
   runTitle: string;
   done: string;

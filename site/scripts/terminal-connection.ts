@@ -9,7 +9,7 @@ import {
   terminalQuery,
   type ClientMessage,
   type ServerMessage,
-} from '../../server/terminal/protocol.ts';
+} from '../../protocol/terminal.ts';
 
 export interface ConnectionEvents {
   output(data: Uint8Array, parsed: () => void): void;

@@ -113,6 +113,10 @@ export class MemoryDriver implements SandboxDriver {
     return { exitCode: 0, output: '', timedOut: false };
   }
 
+  async sweep(): Promise<number> {
+    return 0;
+  }
+
   async list(): Promise<SandboxInfo[]> {
     this.calls.push({ method: 'list' });
     return [...this.sandboxes.values()].map((spec) => ({
@@ -155,6 +159,10 @@ export class FailingDriver implements SandboxDriver {
 
   async run(): Promise<RunResult> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async sweep(): Promise<number> {
+    return 0;
   }
 
   async list(): Promise<SandboxInfo[]> {

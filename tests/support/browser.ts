@@ -90,9 +90,9 @@ export async function waitForStep(page: Page, stepId: string, state: 'pending' |
   );
 }
 
-/** Types a command into the terminal as a learner does: focus the terminal, type, Enter. */
+/** Types a command into the terminal as a learner does: focus the shown terminal, type, Enter. */
 export async function typeCommand(page: Page, command: string): Promise<void> {
-  await page.locator('.xterm').click();
+  await page.locator('[data-terminal-screen]:not([hidden]) .xterm').click();
   await page.keyboard.type(command);
   await page.keyboard.press('Enter');
 }

@@ -1,4 +1,5 @@
-/** Engine objects of one Slipway instance, found by label (and the mirror's by name). */
+/** Engine objects of one Slipway instance, found by label (and the mirror's by name). The shared
+ * ones (mirror, package caches) count only with includeMirror. */
 import type { Docker } from '../../server/sandbox/docker/engine.ts';
 import { labelFilter, labelKeys, objectName } from '../../server/sandbox/docker/labels.ts';
 
@@ -10,7 +11,7 @@ export interface Leftovers {
 
 export async function leftovers(docker: Docker, instance: string, options: { includeMirror: boolean; session?: string }): Promise<Leftovers> {
   const filters = labelFilter(instance, options.session ? { [labelKeys.session]: options.session } : {});
-  const mirrorRoles = new Set(['mirror', 'mirror-seed']);
+  const mirrorRoles = new Set(['mirror', 'mirror-seed', 'cache']);
   const keep = (labels: Record<string, string> | undefined) => options.includeMirror || !mirrorRoles.has(labels?.[labelKeys.role] ?? '');
   const containers = (await docker.listContainers({ all: true, filters })).filter((info) => keep(info.Labels)).map((info) => info.Id);
   const networks = (await docker.listNetworks({ filters })).filter((info) => keep(info.Labels)).map((info) => info.Id);

@@ -2,13 +2,17 @@
 import { inject } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
+import { testSecret } from './secret.ts';
 import { startSlipway, type Slipway, type StartOptions } from '../../server/main.ts';
 
 export function testInstance(): string {
   return inject('instance');
 }
 
-/** Starts a server for this run's instance; by default it leaves other files' sandboxes alone. */
+/**
+ * Starts a server for this run's instance; by default it leaves other files' sandboxes alone.
+ * Its package caches are offline, as global-setup started them: tests send nothing outside.
+ */
 export async function startTestSlipway(env: Record<string, string> = {}, options: StartOptions = { recover: false }): Promise<Slipway> {
   const config = loadConfig({
     ...process.env,
@@ -16,6 +20,8 @@ export async function startTestSlipway(env: Record<string, string> = {}, options
     SLIPWAY_HOST: '127.0.0.1',
     SLIPWAY_PORT: '0',
     SLIPWAY_LOG_LEVEL: 'warn',
+    SLIPWAY_SECRET: testSecret,
+    SLIPWAY_OFFLINE: '1',
     ...env,
   });
   return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), options);

@@ -1,6 +1,8 @@
 /** A terminal WebSocket client for tests: collects output and control messages. */
 import WebSocket from 'ws';
-import { parseServerMessage, terminalPath, terminalQuery, type ClientMessage, type ServerMessage } from '../../server/terminal/protocol.ts';
+import { learnerCookies } from '../../server/http/learner-cookie.ts';
+import { testSecret } from './secret.ts';
+import { parseServerMessage, terminalPath, terminalQuery, type ClientMessage, type ServerMessage } from '../../protocol/terminal.ts';
 
 export interface TestTerminal {
   socket: WebSocket;
@@ -14,18 +16,19 @@ export interface TestTerminal {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export function learnerCookie(id: string): string {
-  return `slipway_learner=${id}`;
+/** The cookie header for a learner id, signed with the key test servers use (tests/support/secret.ts). */
+export function learnerCookie(id: string, secret: string = testSecret): string {
+  return `slipway_learner=${learnerCookies(secret).value(id)}`;
 }
 
-/** A fresh valid learner id (22 base64url characters). */
+/** A fresh learner id (22 base64url characters), as the server would issue it. */
 export function newLearnerId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
 }
 
 export function openTerminal(
   baseUrl: string,
-  options: { lesson?: string; node?: string; learnerId?: string; origin?: string; cols?: number; rows?: number; resume?: { shellId: string; offset: number } } = {},
+  options: { lesson?: string; node?: string; learnerId?: string; headers?: Record<string, string>; origin?: string; cols?: number; rows?: number; resume?: { shellId: string; offset: number } } = {},
 ): TestTerminal {
   const url = new URL(terminalPath, baseUrl.replace(/^http/, 'ws'));
   url.search = terminalQuery({
@@ -36,7 +39,7 @@ export function openTerminal(
     resume: options.resume?.shellId,
     offset: options.resume?.offset,
   });
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.learnerId) headers.cookie = learnerCookie(options.learnerId);
   if (options.origin) headers.origin = options.origin;
   const socket = new WebSocket(url, { headers });

@@ -1,20 +1,28 @@
 /**
  * Sandboxes as Docker-in-Docker containers on the local engine. One session gets an
- * internal network of its own (which the mirror joins) and one container per node, each
- * with its own volume for its rootless Docker engine's data.
+ * internal network of its own (which the mirror and the package caches join) and one
+ * container per node, each with its own volume for its rootless Docker engine's data.
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
-import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
+import type { RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
-import { openShellInNode, runInNode, sandboxUser } from './exec.ts';
+import { openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
+import { createInFreeSlot, nodeUser } from './node-users.ts';
+import type { SessionService } from './services.ts';
+import { createSessionNetwork } from './session-network.ts';
+import { checkFreeDisk } from './host-checks.ts';
+
+export const defaultSubnetPool = '10.213.0.0/16';
 
 export interface DockerDriverOptions {
   instance: string;
   sandboxImage: string;
   mirrorContainer: string;
+  /** More shared containers each session reaches by name: the package caches (caches.ts). */
+  caches?: SessionService[];
   memoryMb: number;
   cpus: number;
   pids: number;
@@ -22,6 +30,11 @@ export interface DockerDriverOptions {
   runtime?: string | undefined;
   /** Longest wait for a node's inner engine to answer. */
   engineTimeoutMs?: number;
+  /** The engine's data directory, where it is visible to this process, and the free space a new sandbox needs there. */
+  dataRoot?: string | undefined;
+  minFreeDiskMb?: number;
+  /** IPv4 range whose /28s the session networks take (default 10.213.0.0/16). */
+  subnetPool?: string | undefined;
 }
 
 /**
@@ -56,6 +69,28 @@ export class DockerDriver implements SandboxDriver {
     return objectName(this.#options.instance, sessionId);
   }
 
+  /** The shared containers a session's network gets, each under the name nodes use for it. */
+  #services(): SessionService[] {
+    return [{ containerName: this.#options.mirrorContainer, alias: 'mirror' }, ...(this.#options.caches ?? [])];
+  }
+
+  /**
+   * Joins the shared services to the session's network and returns `/etc/hosts` lines for the
+   * nodes. Names come from /etc/hosts rather than the engine's DNS: the rootless engine inside
+   * a node resolves through the node's own files (see images/sandbox/entrypoint.sh).
+   */
+  async #joinServices(network: string): Promise<string[]> {
+    return Promise.all(
+      this.#services().map(async ({ containerName, alias }) => {
+        await this.#docker.getNetwork(network).connect({ Container: containerName, EndpointConfig: { Aliases: [alias] } });
+        const info = await this.#docker.getContainer(containerName).inspect();
+        const address = info.NetworkSettings.Networks[network]?.IPAddress;
+        if (!address) throw new Error(`${containerName} did not get an address on the session network`);
+        return `${alias}:${address}`;
+      }),
+    );
+  }
+
   async #engine<T>(action: () => Promise<T>): Promise<T> {
     try {
       return await action();
@@ -70,22 +105,22 @@ export class DockerDriver implements SandboxDriver {
     const labels = { ...baseLabels(instance, 'sandbox'), [labelKeys.session]: spec.sessionId, [labelKeys.learner]: spec.learnerId };
     const network = this.#networkName(spec.sessionId);
     const log = this.#log.child({ session: spec.sessionId });
+    if (this.#options.dataRoot) await checkFreeDisk(this.#options.dataRoot, (this.#options.minFreeDiskMb ?? 0) * 2 ** 20);
     try {
       onProgress('starting', 'Creating your private network…');
       await this.#engine(() =>
-        this.#docker.createNetwork({
-          Name: network,
-          Driver: 'bridge',
-          Internal: true,
-          Labels: labels,
-          Options: {
+        createSessionNetwork(this.#docker, {
+          name: network,
+          labels,
+          pool: this.#options.subnetPool ?? defaultSubnetPool,
+          options: {
             'com.docker.network.bridge.name': `${bridgePrefix}${spec.sessionId.slice(0, 12)}`,
             'com.docker.network.bridge.enable_icc': 'true',
           },
         }),
       );
-      await this.#docker.getNetwork(network).connect({ Container: this.#options.mirrorContainer, EndpointConfig: { Aliases: ['mirror'] } });
-      await this.#startNodes(spec, spec.nodes, onProgress);
+      const extraHosts = await this.#joinServices(network);
+      await this.#startNodes(spec, spec.nodes, extraHosts, onProgress);
       log.info('sandbox started', { nodes: spec.nodes });
       return { sessionId: spec.sessionId, nodes: spec.nodes };
     } catch (error) {
@@ -107,7 +142,7 @@ export class DockerDriver implements SandboxDriver {
     if (!first) throw new SlipwayError('SANDBOX_MISSING', 'Your sandbox is gone. Reload the page to get a new one.');
     const spec: SandboxSpec = { sessionId, learnerId: first.Labels[labelKeys.learner] ?? '', nodes: missing };
     try {
-      await this.#startNodes(spec, missing, onProgress);
+      await this.#startNodes(spec, missing, await this.#serviceHosts(this.#networkName(sessionId)), onProgress);
     } catch (error) {
       // Leave the nodes that ran before; remove the half-started new ones.
       for (const node of missing) {
@@ -120,32 +155,44 @@ export class DockerDriver implements SandboxDriver {
     }
   }
 
-  /** Starts `nodes` on the session's network (which the mirror has joined) and waits for their engines. */
-  async #startNodes(spec: SandboxSpec, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
+  /** The shared services' `alias:address` on a session network they have already joined. */
+  async #serviceHosts(network: string): Promise<string[]> {
+    return Promise.all(
+      this.#services().map(async ({ containerName, alias }) => {
+        const info = await this.#docker.getContainer(containerName).inspect();
+        const address = info.NetworkSettings.Networks[network]?.IPAddress;
+        if (!address) throw new Error(`${containerName} is not on the session network ${network}`);
+        return `${alias}:${address}`;
+      }),
+    );
+  }
+
+  /** Starts `nodes` on the session's network (which the services have joined) and waits for their engines. */
+  async #startNodes(spec: SandboxSpec, nodes: string[], extraHosts: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void> {
     const network = this.#networkName(spec.sessionId);
-    const mirror = await this.#docker.getContainer(this.#options.mirrorContainer).inspect();
-    const mirrorIp = mirror.NetworkSettings.Networks[network]?.IPAddress;
-    if (!mirrorIp) throw new Error('the mirror did not get an address on the session network');
     const labels = { ...baseLabels(this.#options.instance, 'sandbox'), [labelKeys.session]: spec.sessionId, [labelKeys.learner]: spec.learnerId };
     onProgress('starting', `Starting ${nodes.join(', ')}…`);
-    await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, mirrorIp, labels)));
+    await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, extraHosts, labels)));
     onProgress('waiting-engine', 'Waiting for Docker inside your sandbox to start…');
     await Promise.all(nodes.map((node) => this.#waitForEngine(spec.sessionId, node)));
   }
 
-  async #startNode(spec: SandboxSpec, node: string, network: string, mirrorIp: string, labels: Record<string, string>): Promise<void> {
+  async #startNode(spec: SandboxSpec, node: string, network: string, extraHosts: string[], labels: Record<string, string>): Promise<void> {
     const name = this.#containerName(spec.sessionId, node);
     const volume = `${name}-docker`;
     const nodeLabels = { ...labels, [labelKeys.node]: node };
     await this.#docker.createVolume({ Name: volume, Labels: nodeLabels });
     const memory = this.#options.memoryMb * 1024 * 1024;
-    const container = await this.#docker.createContainer({
+    const container = await createInFreeSlot(this.#docker, (slot) => this.#docker.createContainer({
       name,
       Image: this.#options.sandboxImage,
       Hostname: node,
-      User: sandboxUser,
-      Labels: nodeLabels,
-      Env: [`SLIPWAY_NODE=${node}`],
+      // A host uid of the node's own, never root and never an account (node-users.ts).
+      User: nodeUser(slot),
+      Labels: { ...nodeLabels, [labelKeys.uidSlot]: String(slot) },
+      // The node's name server answers the session's node names (images/sandbox/resolver.sh);
+      // only names that exist, as Docker's DNS stalls on a name it does not know.
+      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`],
       HostConfig: {
         // No --privileged and no root: the node runs as an unprivileged user with Docker's
         // default capabilities. rootlesskit needs to create user namespaces (seccomp
@@ -165,11 +212,11 @@ export class DockerDriver implements SandboxDriver {
         PidsLimit: this.#options.pids,
         Mounts: [{ Type: 'volume', Source: volume, Target: sandboxDataRoot }],
         NetworkMode: network,
-        ExtraHosts: [`mirror:${mirrorIp}`],
+        ExtraHosts: extraHosts,
         ...(this.#options.runtime ? { Runtime: this.#options.runtime } : {}),
       },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [node] } } },
-    } as Parameters<Docker['createContainer']>[0]);
+    } as Parameters<Docker['createContainer']>[0]));
     await container.start();
   }
 
@@ -200,16 +247,38 @@ export class DockerDriver implements SandboxDriver {
     const containers = await this.#engine(() => this.#docker.listContainers({ all: true, filters }));
     await Promise.all(containers.map((info) => idempotent(() => this.#docker.getContainer(info.Id).remove({ force: true, v: true }))));
     const network = this.#networkName(sessionId);
-    await idempotent(() => this.#docker.getNetwork(network).disconnect({ Container: this.#options.mirrorContainer, Force: true })).catch(
-      (error: unknown) => {
-        // The engine answers 500 when the mirror was never connected; that is fine here.
-        if (!/not connected/.test(String((error as Error).message))) throw error;
-      },
+    await Promise.all(
+      this.#services().map(({ containerName }) =>
+        idempotent(() => this.#docker.getNetwork(network).disconnect({ Container: containerName, Force: true })).catch((error: unknown) => {
+          // The engine answers 500 when the service was never connected; that is fine here.
+          if (!/not connected/.test(String((error as Error).message))) throw error;
+        }),
+      ),
     );
     const networks = await this.#docker.listNetworks({ filters });
     await Promise.all(networks.map((info) => idempotent(() => this.#docker.getNetwork(info.Id).remove())));
     const volumes = await this.#docker.listVolumes({ filters } as object);
     await Promise.all((volumes.Volumes ?? []).map((info) => idempotent(() => this.#docker.getVolume(info.Name).remove())));
+  }
+
+  /**
+   * Removes what starts that died half-way left behind (a crash between creating a session's
+   * network or volumes and its nodes): labelled networks and volumes of sessions with no node.
+   */
+  async sweep(): Promise<number> {
+    const filters = labelFilter(this.#options.instance, { [labelKeys.role]: 'sandbox' });
+    const containers = await this.#engine(() => this.#docker.listContainers({ all: true, filters }));
+    const live = new Set(containers.map((info) => info.Labels[labelKeys.session]));
+    const networks = (await this.#docker.listNetworks({ filters })).filter((info) => !live.has(info.Labels?.[labelKeys.session]));
+    const volumes = ((await this.#docker.listVolumes({ filters } as object)).Volumes ?? []).filter((info) => !live.has(info.Labels?.[labelKeys.session]));
+    for (const info of networks) {
+      for (const service of this.#services()) {
+        await idempotent(() => this.#docker.getNetwork(info.Id).disconnect({ Container: service.containerName, Force: true })).catch(() => undefined);
+      }
+      await idempotent(() => this.#docker.getNetwork(info.Id).remove());
+    }
+    await Promise.all(volumes.map((info) => idempotent(() => this.#docker.getVolume(info.Name).remove())));
+    return networks.length + volumes.length;
   }
 
   async list(): Promise<SandboxInfo[]> {
@@ -238,7 +307,14 @@ export class DockerDriver implements SandboxDriver {
     return openShellInNode(container, node, options, (command) => runInNode(this.#docker, container, node, command, 5000, { enter: false }));
   }
 
-  run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
-    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: true });
+  /**
+   * Checks and setups run in the node's own namespaces, not the learner's: there the learner,
+   * root only of their user namespace, cannot bind-mount a fake `docker` or change any other
+   * program, and the engine is reached over its socket. They see the learner's files (home,
+   * /tmp) and published ports; /etc is the learner's own copy, so a check reads daemon
+   * settings from the engine (`docker info`), not from /etc/docker/daemon.json.
+   */
+  run(sessionId: string, node: string, command: string, timeoutMs: number, options: RunOptions = {}): Promise<RunResult> {
+    return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: options.view === 'learner' });
   }
 }

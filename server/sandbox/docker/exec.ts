@@ -23,11 +23,11 @@ function explain(error: unknown, node: string): unknown {
   return error;
 }
 
-/**
- * The unprivileged user a node runs as. Every exec into the node uses it too, never root:
- * nothing in a node may be the host's root (see docs/security.md).
+/*
+ * Execs name no user: they run as the node container's own, the unprivileged host uid the
+ * driver gave it (node-users.ts), never root. Nothing in a node may be the host's root (see
+ * docs/security.md).
  */
-export const sandboxUser = '1000:1000';
 /** Enters the node's rootless namespaces, where the learner's engine and files are. */
 const enter = '/usr/local/bin/slipway-enter';
 
@@ -50,7 +50,6 @@ export async function runInNode(
     exec = await container.exec({
       // coreutils' timeout ends the command inside the node even if this side goes away.
       Cmd: ['timeout', '-k', '2', String(seconds), ...(options.enter ? [enter] : []), 'sh', '-c', command],
-      User: sandboxUser,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -102,7 +101,6 @@ export async function openShellInNode(
   try {
     exec = await container.exec({
       Cmd: ['/bin/sh', '-c', `echo $$ > ${pidFile}; cd "$HOME"; exec ${enter} /bin/bash -l`],
-      User: sandboxUser,
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,

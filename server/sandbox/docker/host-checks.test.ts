@@ -2,7 +2,18 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkTunDevice } from './host-checks.ts';
+import { checkFreeDisk, checkTunDevice } from './host-checks.ts';
+
+describe('checkFreeDisk', () => {
+  it('lets a sandbox start while there is room, and says why not when there is not', async () => {
+    await expect(checkFreeDisk(os.tmpdir(), 1)).resolves.toBeUndefined();
+    await expect(checkFreeDisk(os.tmpdir(), Number.MAX_SAFE_INTEGER)).rejects.toThrow(/low on disk space \(\d+ MiB free\)/);
+  });
+
+  it('says nothing about a directory it cannot see (a remote engine)', async () => {
+    await expect(checkFreeDisk('/nonexistent/docker', Number.MAX_SAFE_INTEGER)).resolves.toBeUndefined();
+  });
+});
 
 describe('checkTunDevice', () => {
   it('accepts a character device every user can open', async () => {

@@ -16,27 +16,38 @@ import { labelKeys } from './labels.ts';
 
 export const imagesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'images');
 
-/** Targets of the Dockerfile, and the name each is published under in the mirror. */
-export const dockerfileTargets = ['sandbox', 'registry', 'hello-world', 'busybox'] as const;
+/**
+ * Targets of the Dockerfile. Debian's engine builds with the classic builder, which runs every
+ * stage before a target too (from its layer cache after the first build).
+ */
+export const dockerfileTargets = [
+  'sandbox',
+  'registry',
+  'hello-world',
+  'busybox',
+  'learner-debian',
+  'apt-cache',
+  'pypi',
+  'python-slim',
+  'python',
+] as const;
 export type Target = (typeof dockerfileTargets)[number];
 
-export interface ImageSet {
-  debian: string;
-  sandbox: string;
-  registry: string;
-  'hello-world': string;
-  busybox: string;
-}
+/** The Debian base Slipway builds on, and every Dockerfile target, by local tag. */
+export type ImageSet = { debian: string } & Record<Target, string>;
 
 /** Images learners can pull inside their sandboxes: mirror repository:tag -> local image. */
 export function mirrorCatalog(images: ImageSet): Array<{ repository: string; tag: string; image: string }> {
+  const entries = (repository: string, tags: string[], image: string) => tags.map((tag) => ({ repository: `library/${repository}`, tag, image }));
   return [
-    { repository: 'library/hello-world', tag: 'latest', image: images['hello-world'] },
-    { repository: 'library/busybox', tag: 'latest', image: images.busybox },
-    { repository: 'library/registry', tag: '2', image: images.registry },
-    { repository: 'library/registry', tag: 'latest', image: images.registry },
-    { repository: 'library/debian', tag: 'bookworm', image: images.debian },
-    { repository: 'library/debian', tag: 'latest', image: images.debian },
+    ...entries('hello-world', ['latest'], images['hello-world']),
+    ...entries('busybox', ['latest'], images.busybox),
+    ...entries('registry', ['2', 'latest'], images.registry),
+    // The base with apt and pip pointed at the course's caches (apt-cache, pypi).
+    ...entries('debian', ['bookworm', '12', 'latest'], images['learner-debian']),
+    // Debian bookworm's Python is 3.11, so python:3 is 3.11 here (Docker Hub's is newer).
+    ...entries('python', ['3.11-slim', '3.11-slim-bookworm', '3-slim', 'slim'], images['python-slim']),
+    ...entries('python', ['3.11', '3.11-bookworm', '3', 'latest'], images.python),
   ];
 }
 

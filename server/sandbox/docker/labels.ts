@@ -10,9 +10,11 @@ export const labelKeys = {
   node: 'org.slipway.node',
   role: 'org.slipway.role',
   contentHash: 'org.slipway.content-hash',
+  /** The host uid slot a node runs in (node-users.ts); looked at across instances. */
+  uidSlot: 'org.slipway.uid-slot',
 } as const;
 
-export type Role = 'sandbox' | 'mirror' | 'mirror-seed' | 'helper';
+export type Role = 'sandbox' | 'mirror' | 'mirror-seed' | 'cache' | 'helper';
 
 export function baseLabels(instance: string, role: Role): Record<string, string> {
   return { [labelKeys.managed]: 'true', [labelKeys.instance]: instance, [labelKeys.role]: role };

@@ -8,9 +8,12 @@ import type { Logger } from '../../log.ts';
 import { followStream, idempotent, statusOf, type Docker } from './engine.ts';
 import { mirrorCatalog, type ImageSet } from './images.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
+import { noForwarding } from './services.ts';
 
 export interface Mirror {
   containerName: string;
+  /** The mirror's own internal network (no route out), which the offline caches share. */
+  network: string;
 }
 
 async function waitForRegistry(port: number, timeoutMs: number): Promise<void> {
@@ -74,9 +77,10 @@ export async function ensureMirror(docker: Docker, instance: string, images: Ima
   const catalog = mirrorCatalog(images);
   const contentHash = createHash('sha256').update(JSON.stringify(catalog)).update(images.registry).digest('hex').slice(0, 12);
   const containerName = objectName(instance, 'mirror');
+  const network = await ensureMirrorNetwork(docker, instance);
   try {
     const current = await docker.getContainer(containerName).inspect();
-    if (current.Config.Labels[labelKeys.contentHash] === contentHash && current.State.Running) return { containerName };
+    if (current.Config.Labels[labelKeys.contentHash] === contentHash && current.State.Running) return { containerName, network };
     await idempotent(() => docker.getContainer(containerName).remove({ force: true, v: true }));
   } catch (error) {
     if (statusOf(error) !== 404) throw error;
@@ -94,8 +98,9 @@ export async function ensureMirror(docker: Docker, instance: string, images: Ima
       RestartPolicy: { Name: 'unless-stopped' },
       Memory: 256 * 1024 * 1024,
       PidsLimit: 256,
+      Sysctls: noForwarding,
       // A network of its own with no route out; sessions' networks are joined later.
-      NetworkMode: await ensureMirrorNetwork(docker, instance),
+      NetworkMode: network,
     },
   });
   await container.start();
@@ -107,10 +112,13 @@ export async function ensureMirror(docker: Docker, instance: string, images: Ima
     }
   }
   log.info('mirror ready', { container: containerName, images: catalog.length });
-  return { containerName };
+  return { containerName, network };
 }
 
-/** Removes the mirror and its storage (used by the test suite's teardown and `slipway clean`). */
+/**
+ * Removes the mirror and its storage (used by the test suite's teardown and `slipway clean`).
+ * Remove the caches first (removeCaches): offline, they share the mirror's network.
+ */
 export async function removeMirror(docker: Docker, instance: string): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: labelFilter(instance) });
   for (const info of containers) {

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Entrypoint of a learner's sandbox node, run as the unprivileged user `learner`: starts a
 # rootless Docker engine in new user, mount and network namespaces (what Debian's
-# dockerd-rootless.sh does, plus the resolver below). Nothing here is the host's root: the
-# node has no CAP_SYS_ADMIN, and root inside the namespace maps to `learner` outside.
+# dockerd-rootless.sh does, plus a name server and a supervisor). Nothing here is the host's
+# root: the node has no CAP_SYS_ADMIN, and root inside the namespace maps to `learner` outside.
 set -eu
 
 if [ "${1:-}" != "--child" ]; then
-  rm -rf "$XDG_RUNTIME_DIR/rk" "$XDG_RUNTIME_DIR/docker.sock" "$XDG_RUNTIME_DIR/docker.pid" "$XDG_RUNTIME_DIR/docker"
+  mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+  rm -rf "$XDG_RUNTIME_DIR/rk" "$XDG_RUNTIME_DIR/docker.sock" "$XDG_RUNTIME_DIR/docker.pid" "$XDG_RUNTIME_DIR/docker" "$XDG_RUNTIME_DIR/engine"
   exec rootlesskit \
     --state-dir="$XDG_RUNTIME_DIR/rk" \
     --net=slirp4netns --mtu=65520 --slirp4netns-sandbox=auto --slirp4netns-seccomp=auto \
@@ -15,10 +16,15 @@ if [ "${1:-}" != "--child" ]; then
     "$0" --child
 fi
 
-# In the child namespaces.
+# In the child namespaces. This process must outlive dockerd: when it ends, the namespaces
+# and everything in them (the learner's shell, containers, network) end with it.
 rm -f /run/docker /run/containerd /run/xtables.lock
-# No route leads out of a sandbox, so a lookup of an outside name could only wait for a
-# timeout (dockerd looks up docker.io before it tries the mirror). A resolver address where
-# nothing listens makes every outside lookup fail at once; local names live in /etc/hosts.
-printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > /etc/resolv.conf
-exec dockerd
+# rootlesskit's copy-up makes /etc a tmpfs of links to the read-only originals; the learner
+# edits /etc/docker/daemon.json, so that directory becomes a real, writable copy.
+original=$(readlink -f /etc/docker)
+rm -f /etc/docker
+cp -R "$original" /etc/docker
+# Every lookup goes to the node's own name server (resolver.sh says what it answers and why).
+printf 'nameserver 10.0.2.100\noptions timeout:1 attempts:1\n' >/etc/resolv.conf
+/usr/local/lib/slipway/resolver &
+exec /usr/local/lib/slipway/engine-supervisor

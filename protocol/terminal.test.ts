@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientMessage, parseServerMessage, terminalLimits, type ServerMessage } from './protocol.ts';
-import { parseTerminalQuery, terminalQuery } from './protocol.ts';
+import { parseClientMessage, parseServerMessage, terminalLimits, type ServerMessage } from './terminal.ts';
+import { parseTerminalQuery, terminalQuery } from './terminal.ts';
 
 describe('parseClientMessage', () => {
   it('accepts a valid resize', () => {

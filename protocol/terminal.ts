@@ -34,6 +34,7 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export const errorCodes = [
   'ENGINE_UNAVAILABLE',
   'OUT_OF_CAPACITY',
+  'TOO_MANY',
   'SANDBOX_MISSING',
   'SANDBOX_FAILED',
   'BAD_MESSAGE',
@@ -117,6 +118,13 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
 export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   return parseWith(serverMessageSchema, text);
 }
+
+/**
+ * Close codes the server ends a terminal socket with (RFC 6455): `shellExited` after an
+ * `exit` message; `refused` after a fatal error the learner must act on (bad query, unknown
+ * lesson or node); `failed` after a fatal error of the server or the sandbox.
+ */
+export const closeCodes = { shellExited: 1000, refused: 1008, failed: 1011 } as const;
 
 /** The path the terminal socket is served on; its query is a TerminalQuery. */
 export const terminalPath = '/ws/terminal';

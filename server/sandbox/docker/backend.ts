@@ -1,0 +1,58 @@
+/**
+ * The Docker back-end, assembled: the engine (checked), the images (built if missing), the
+ * registry mirror, the package caches, the host firewall, and the driver over them. The only
+ * place that puts those together; server/sandbox/backend.ts picks it by configuration.
+ */
+import path from 'node:path';
+import type { Config } from '../../config.ts';
+import type { Logger } from '../../log.ts';
+import type { SandboxBackend } from '../backend.ts';
+import { ensureCaches } from './caches.ts';
+import { DockerDriver } from './driver.ts';
+import { connectEngine, engineUnavailable } from './engine.ts';
+import { ensureHostFirewall } from './firewall.ts';
+import { checkTunDevice } from './host-checks.ts';
+import { ensureImages } from './images.ts';
+import { ensureMirror } from './mirror.ts';
+
+export async function openDockerBackend(config: Config, log: Logger): Promise<SandboxBackend> {
+  const docker = connectEngine();
+  try {
+    await docker.ping();
+  } catch (error) {
+    throw engineUnavailable(error);
+  }
+  await checkTunDevice();
+  const images = await ensureImages(docker, log, {
+    scratchDir: path.join(config.SLIPWAY_STATE_DIR, 'build'),
+    baseImage: config.SLIPWAY_BASE_IMAGE,
+  });
+  const mirror = await ensureMirror(docker, config.SLIPWAY_INSTANCE, images, log);
+  const caches = await ensureCaches(
+    docker,
+    images,
+    { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE, internalNetwork: mirror.network },
+    log,
+  );
+  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://');
+  const dataRoot = local ? (await docker.info().catch(() => undefined))?.DockerRootDir : undefined;
+  await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
+  const driver = new DockerDriver(
+    docker,
+    {
+      instance: config.SLIPWAY_INSTANCE,
+      sandboxImage: images.sandbox,
+      mirrorContainer: mirror.containerName,
+      caches,
+      memoryMb: config.SLIPWAY_SANDBOX_MEMORY_MB,
+      cpus: config.SLIPWAY_SANDBOX_CPUS,
+      pids: config.SLIPWAY_SANDBOX_PIDS,
+      runtime: config.SLIPWAY_SANDBOX_RUNTIME,
+      subnetPool: config.SLIPWAY_SUBNET_POOL,
+      dataRoot,
+      minFreeDiskMb: config.SLIPWAY_MIN_FREE_DISK_MB,
+    },
+    log,
+  );
+  return { name: 'docker', driver };
+}
