@@ -283,7 +283,7 @@ describe('terminal socket', () => {
   });
 
   it('starts no new sandbox while the engine\'s disk is low, and says so', async () => {
-    const low = await startTestSlipway({ SLIPWAY_MIN_FREE_DISK_MB: '100000000' });
+    const low = await startTestSlipway({ SLIPWAY_MIN_FREE_DISK_MB: '10000000' });
     try {
       const t = openTerminal(low.url, { learnerId: newLearnerId() });
       const error = await t.waitForMessage('error');
