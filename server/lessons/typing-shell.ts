@@ -34,7 +34,9 @@ export async function typingShell(shell: Shell): Promise<TypingShell> {
     async type(command, timeoutMs = 60000) {
       const before = output.length;
       const target = marks + 1;
-      shell.stream.write(`${command}\n`);
+      // A YAML block (`|`) ends in a newline: typing it would add an empty command, and its
+      // prompt would be taken for this one's.
+      shell.stream.write(`${command.replace(/\n+$/, '')}\n`);
       await waitForMarks(target, timeoutMs);
       return output.slice(before);
     },
