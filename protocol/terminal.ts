@@ -95,6 +95,15 @@ export const flowControl = { high: 512 * 1024, low: 128 * 1024, ackEvery: 32 * 1
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
+/** Validates `raw`; a failure names the first problem and where it is, after `what`. */
+function validate<T>(schema: z.ZodType<T, unknown>, raw: unknown, what: string): ParseResult<T> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return { ok: false, error: `${what}: ${where}${issue?.message ?? 'unknown error'}` };
+}
+
 function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
   let raw: unknown;
   try {
@@ -102,13 +111,7 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
   } catch {
     return { ok: false, error: 'control frame is not valid JSON' };
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    return { ok: false, error: `invalid control message: ${where}${issue?.message ?? 'unknown error'}` };
-  }
-  return { ok: true, message: parsed.data };
+  return validate(schema, raw, 'invalid control message');
 }
 
 export function parseClientMessage(text: string): ParseResult<ClientMessage> {
@@ -167,11 +170,5 @@ export function parseTerminalQuery(params: URLSearchParams): ParseResult<ParsedT
     if (key in raw) return { ok: false, error: `invalid terminal query: ${key} is given twice` };
     raw[key] = value;
   }
-  const parsed = terminalQuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    return { ok: false, error: `invalid terminal query: ${where}${issue?.message ?? 'unknown error'}` };
-  }
-  return { ok: true, message: parsed.data };
+  return validate(terminalQuerySchema, raw, 'invalid terminal query');
 }
