@@ -1,6 +1,7 @@
 /**
  * `npm run lesson -- <slug> [--setup]`: runs one lesson's solutions in a fresh sandbox and
- * reports each step, the way CI does. Builds the images and starts the mirror if needed.
+ * reports each step, the way CI does; with --setup, runs the lesson's setup instead. Builds
+ * the images and starts the mirror if needed.
  */
 import { loadCourse } from '../../lessons/course.ts';
 import { loadConfig } from '../config.ts';
@@ -18,8 +19,11 @@ if (!slug || !course[slug]) {
 }
 const runtime = await openBackend(config, createLogger('warn'));
 process.stdout.write(`lesson ${slug}: ${course[slug].steps.length} steps on ${course[slug].nodes.join(', ')}\n`);
-const report = await verifyLesson(runtime.driver, course[slug], {
-  withSetup: args.includes('--setup'),
+// --setup checks the setup alone, in a fresh sandbox of its own, as CI does: after it, the
+// steps it builds for would pass before their solutions, which is what a setup is for.
+const withSetup = args.includes('--setup');
+const report = await verifyLesson(runtime.driver, withSetup ? { ...course[slug], steps: [] } : course[slug], {
+  withSetup,
   onStep: (step) => {
     const verdict = step.passedBefore ? 'FAIL (the check passed before the solution)' : step.passedAfter ? 'ok' : 'FAIL (the check fails after the solution)';
     process.stdout.write(`  ${step.stepId} [${step.node}] ${verdict} (${step.ms} ms)\n`);
