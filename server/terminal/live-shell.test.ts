@@ -120,3 +120,18 @@ describe('ShellRegistry', () => {
     expect(registry.take(ended.id, owner)).toBeUndefined();
   });
 });
+
+describe('LiveShell.replayFor', () => {
+  it('gives exactly what a page with an offset lacks, or the screen afresh', async () => {
+    const fake = fakeShell();
+    const live = new LiveShell(fake.shell, owner);
+    fake.print('hello ');
+    fake.print('world');
+    await tick();
+    expect(live.replayFor(6)).toEqual({ data: Buffer.from('world'), offset: 6, reset: false });
+    expect(live.replayFor(11)).toEqual({ data: Buffer.alloc(0), offset: 11, reset: false });
+    // An offset the shell never reached, or none at all: start the screen again.
+    expect(live.replayFor(999)).toMatchObject({ reset: true, offset: 0 });
+    expect(live.replayFor(undefined).data.toString()).toBe('hello world');
+  });
+});

@@ -21,6 +21,9 @@ export interface MemoryDriverOptions {
   startDelayMs?: number;
   /** How long isRunning() takes, in milliseconds. */
   isRunningDelayMs?: number;
+  /** What run() answers for a command (default: exit 0, no output), after `runDelayMs`. */
+  run?: (command: string) => RunResult;
+  runDelayMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -33,8 +36,10 @@ export class MemoryDriver implements SandboxDriver {
   readonly stopped = new Set<string>();
   readonly #startDelayMs: number;
   readonly #isRunningDelayMs: number;
+  readonly #options: MemoryDriverOptions;
 
   constructor(options: MemoryDriverOptions = {}) {
+    this.#options = options;
     this.#startDelayMs = options.startDelayMs ?? 0;
     this.#isRunningDelayMs = options.isRunningDelayMs ?? 0;
   }
@@ -110,7 +115,8 @@ export class MemoryDriver implements SandboxDriver {
   async run(sessionId: string, node: string, command: string, timeoutMs: number): Promise<RunResult> {
     this.calls.push({ method: 'run', sessionId, node, command, timeoutMs });
     this.#require(sessionId, node);
-    return { exitCode: 0, output: '', timedOut: false };
+    if (this.#options.runDelayMs) await sleep(this.#options.runDelayMs);
+    return this.#options.run?.(command) ?? { exitCode: 0, output: '', timedOut: false };
   }
 
   async sweep(): Promise<number> {
