@@ -111,6 +111,16 @@ describe('the Hello World lesson in a browser', () => {
     await snap('3-images');
   });
 
+  it('copies a code block with its Copy button', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(slipway.url).origin });
+    const block = page
+      .locator('[data-lesson-text] pre')
+      .filter({ has: page.locator('code', { hasText: /^\s*docker images\s*$/ }) });
+    await block.locator('button.copy-code').click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('docker images');
+    expect((await block.locator('button.copy-code').textContent())?.trim()).toBe('Copied');
+  });
+
   it('keeps the progress and the screen across a reload', async () => {
     await typeCommand(page, 'cd /tmp && echo before-the-reload');
     await waitForTerminal(page, /^before-the-reload$/m, 10_000);

@@ -21,6 +21,8 @@ interface Strings {
   setupRunning: string;
   setupDone: string;
   setupFailed: string;
+  copy: string;
+  copied: string;
 }
 
 declare global {
@@ -276,5 +278,32 @@ export function startLessonPage(): void {
     });
     block.append(button);
   }
+  addCopyButtons(strings);
   show([...tabs.keys()][0]!);
+}
+
+/** A Copy button on every code block of the lesson text (commands, files, sample output). */
+function addCopyButtons(strings: Strings): void {
+  for (const block of document.querySelectorAll<HTMLElement>('[data-lesson-text] pre')) {
+    const code = block.querySelector('code') ?? block;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'copy-code';
+    button.textContent = strings.copy;
+    button.addEventListener('click', async () => {
+      const text = (code.textContent ?? '').replace(/\n$/, '');
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch {
+        // No clipboard API (plain http on a LAN address): select the text for Ctrl+C instead.
+        const range = document.createRange();
+        range.selectNodeContents(code);
+        getSelection()?.removeAllRanges();
+        getSelection()?.addRange(range);
+      }
+      button.textContent = strings.copied;
+      setTimeout(() => (button.textContent = strings.copy), 1500);
+    });
+    block.append(button);
+  }
 }

@@ -4,6 +4,8 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+import { Unicode11Addon } from '@xterm/addon-unicode11';
+import { WebLinksAddon } from '@xterm/addon-web-links';
 import '@xterm/xterm/css/xterm.css';
 
 export interface TerminalView {
@@ -24,13 +26,21 @@ export interface TerminalView {
 export function createTerminalView(host: HTMLElement): TerminalView {
   const terminal = new Terminal({
     cursorBlink: true,
-    fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, monospace",
+    // CJK monospace fonts after the Latin ones, so Chinese output keeps to its two cells.
+    fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, 'Noto Sans Mono CJK SC', 'Sarasa Mono SC', 'PingFang SC', monospace",
+    // The Unicode 11 width tables (an addon behind xterm's proposed API) give emoji and CJK
+    // the widths that bash and coreutils expect, so columns line up.
+    allowProposedApi: true,
     fontSize: 14,
     scrollback: 5000,
     theme: { background: '#111418' },
   });
   const fitAddon = new FitAddon();
   terminal.loadAddon(fitAddon);
+  terminal.loadAddon(new Unicode11Addon());
+  terminal.unicode.activeVersion = '11';
+  // URLs in the output open in a new tab, without giving that tab a handle on this page.
+  terminal.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener,noreferrer')));
   terminal.open(host);
   const fit = () => {
     try {
