@@ -31,11 +31,16 @@ apt_install() {
 node_ok() { command -v node >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)'; }
 node_home="$state_dir/node/node_modules/node-$(uname -s | tr 'A-Z' 'a-z')-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')"
 export PATH="$node_home/bin:$PATH"
+source "$slipway_root/scripts/fetch-node.sh"
 if ! node_ok; then
-  command -v npm >/dev/null 2>&1 || die "Node.js 22.12 or newer is needed and npm is missing: install Node.js 22 from https://nodejs.org/ and run this again."
   say "Node.js $(node -v 2>/dev/null || echo 'is missing'); installing Node.js 22 from the npm registry into .slipway/node (once)…"
   mkdir -p "$state_dir/node"
-  npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$(basename "$node_home")@22" >/dev/null
+  if command -v npm >/dev/null 2>&1; then
+    npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$(basename "$node_home")@22" >/dev/null
+  else
+    # No npm either (a bare server): the same package, fetched with curl.
+    fetch_package "$(basename "$node_home")" 22 "$node_home" || exit 1
+  fi
   hash -r
   node_ok || die "installing Node.js 22 failed: install Node.js 22 from https://nodejs.org/ and run this again."
 fi
@@ -45,7 +50,14 @@ npm_ok() { [ "$(npm --version 2>/dev/null | cut -d. -f1)" -ge 11 ] 2>/dev/null; 
 export PATH="$state_dir/node/node_modules/.bin:$PATH"
 if ! npm_ok; then
   say "npm $(npm --version 2>/dev/null || echo 'is missing'); installing npm 11 into .slipway/node (once)…"
-  npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error npm@11 >/dev/null
+  if command -v npm >/dev/null 2>&1; then
+    npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error npm@11 >/dev/null
+  else
+    fetch_package npm 11 "$state_dir/node/node_modules/npm" || exit 1
+    mkdir -p "$state_dir/node/node_modules/.bin"
+    ln -sf ../npm/bin/npm-cli.js "$state_dir/node/node_modules/.bin/npm"
+    ln -sf ../npm/bin/npx-cli.js "$state_dir/node/node_modules/.bin/npx"
+  fi
   hash -r
   npm_ok || die "installing npm 11 failed: install npm 11 (npm install -g npm@11) and run this again."
 fi
