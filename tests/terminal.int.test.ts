@@ -133,6 +133,24 @@ describe('terminal socket', () => {
     flood.socket.close();
   });
 
+  it('reads every ack of a fast output, so the output never stalls', async () => {
+    const fast = openTerminal(slipway.url, { learnerId: learner });
+    await ready(fast);
+    // Acknowledge every 32 KiB as it arrives, as the browser does: hundreds of acks a second.
+    let acked = 0;
+    fast.socket.on('message', (_data, isBinary) => {
+      if (isBinary && fast.outputBytes() - acked >= flowControl.ackEvery) {
+        fast.send({ type: 'ack', bytes: fast.outputBytes() - acked });
+        acked = fast.outputBytes();
+      }
+    });
+    fast.type('head -c 15000000 /dev/zero | base64 -w 0; echo; echo FAST-$((1+1))-END\r');
+    await fast.waitFor(() => fast.output().includes('\nFAST-2-END'), 60000, 'the end of 20 MB of output');
+    expect(fast.outputBytes()).toBeGreaterThan(20_000_000);
+    expect(fast.messages.filter((message) => message.type === 'error')).toEqual([]);
+    fast.socket.close();
+  });
+
   it('puts a reconnecting learner back into the same sandbox', async () => {
     terminal.socket.close();
     await terminal.closed;

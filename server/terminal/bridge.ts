@@ -107,7 +107,12 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       input.write(buffer);
       return;
     }
-    if (!controlFrames.take()) {
+    if (buffer.length > maxControlFrameBytes) return badMessage('Control frame too large.');
+    const parsed = parseClientMessage(buffer.toString('utf8'));
+    // Acks are never dropped: a browser sends one per 32 KiB it has parsed (over a hundred a
+    // second while output streams), and output pauses for good once acks go missing. They
+    // cost a parse, and OutputFlow bounds what any ack can release.
+    if (!(parsed.ok && parsed.message.type === 'ack') && !controlFrames.take()) {
       // Dropped, and said at most once a second: a flood must not cost more than it gets.
       if (Date.now() - lastRateWarning > 1000) {
         lastRateWarning = Date.now();
@@ -115,8 +120,6 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       }
       return;
     }
-    if (buffer.length > maxControlFrameBytes) return badMessage('Control frame too large.');
-    const parsed = parseClientMessage(buffer.toString('utf8'));
     if (!parsed.ok) return badMessage(parsed.error);
     const message = parsed.message;
     switch (message.type) {
