@@ -87,20 +87,26 @@ export async function ensureCaches(docker: Docker, images: ImageSet, options: Ca
     log,
   );
 
+  // pypi passes what it lacks through to PyPI when online (from the online network, like
+  // apt-cache), and keeps it in a volume of its own, so it is there when the host goes offline.
   const pypi = objectName(instance, 'pypi');
+  const pypiCache = objectName(instance, 'pypi-cache');
+  await docker.createVolume({ Name: pypiCache, Labels: labels });
   await ensureService(
     docker,
     pypi,
     {
       Image: images.pypi,
       Labels: labels,
+      Env: offline ? ['PYPI_OFFLINE=1'] : [],
       HostConfig: {
         ...hardening,
         ReadonlyRootfs: true,
-        Memory: 64 * 1024 * 1024,
+        Memory: 128 * 1024 * 1024,
         PidsLimit: 64,
-        NetworkMode: internalNetwork,
-        Dns: ['127.0.0.1'],
+        NetworkMode: aptNetwork,
+        Mounts: [{ Type: 'volume', Source: pypiCache, Target: '/var/cache/pypi' }],
+        ...(offline ? { Dns: ['127.0.0.1'] } : {}),
       },
     },
     log,
@@ -120,4 +126,6 @@ export async function removeCaches(docker: Docker, instance: string): Promise<vo
   for (const info of containers) await idempotent(() => docker.getContainer(info.Id).remove({ force: true, v: true }));
   const networks = await docker.listNetworks({ filters: labelFilter(instance, { [labelKeys.role]: 'cache' }) });
   for (const info of networks) await idempotent(() => docker.getNetwork(info.Id).remove());
+  const volumes = (await docker.listVolumes({ filters: labelFilter(instance, { [labelKeys.role]: 'cache' }) } as object)).Volumes ?? [];
+  for (const info of volumes) await idempotent(() => docker.getVolume(info.Name).remove());
 }
