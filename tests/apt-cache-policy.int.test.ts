@@ -7,7 +7,7 @@
  *
  * Traffic goes only to containers this test creates.
  */
-import { testImages } from './support/engine.ts';
+import { runClient, testImages } from './support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine, idempotent, type Docker } from '../server/sandbox/docker/engine.ts';
@@ -37,21 +37,7 @@ async function startOn(name: string, options: Parameters<Docker['createContainer
 /** Runs a shell script in a throwaway container on the test network; returns what it printed. */
 async function client(script: string, chosen?: string): Promise<string> {
   const image = chosen ?? (await testImages()).sandbox;
-  const container = await docker.createContainer({
-    Image: image,
-    Entrypoint: ['sh', '-c', script],
-    User: '1000:1000',
-    Tty: true,
-    Labels: labels(),
-    HostConfig: { NetworkMode: network(), Dns: ['127.0.0.1'] },
-  });
-  try {
-    await container.start();
-    await container.wait();
-    return (await container.logs({ stdout: true, stderr: true })).toString();
-  } finally {
-    await idempotent(() => container.remove({ force: true }));
-  }
+  return runClient({ network: network(), image, script, labels: labels(), user: '1000:1000' });
 }
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine, idempotent, type Docker } from '../server/sandbox/docker/engine.ts';
 import { labelFilter, labelKeys, objectName } from '../server/sandbox/docker/labels.ts';
-import { testImages } from './support/engine.ts';
+import { runClient, testImages } from './support/engine.ts';
 import { testInstance } from './support/slipway.ts';
 
 let docker: Docker;
@@ -29,20 +29,7 @@ async function start(part: string, options: Parameters<Docker['createContainer']
 
 /** Runs a busybox script on the test network; returns what it printed. */
 async function client(script: string): Promise<string> {
-  const container = await docker.createContainer({
-    Image: (await testImages()).busybox,
-    Entrypoint: ['sh', '-c', script],
-    Tty: true,
-    Labels: labels(),
-    HostConfig: { NetworkMode: network(), Dns: ['127.0.0.1'] },
-  });
-  try {
-    await container.start();
-    await container.wait();
-    return (await container.logs({ stdout: true, stderr: true })).toString();
-  } finally {
-    await idempotent(() => container.remove({ force: true }));
-  }
+  return runClient({ network: network(), image: (await testImages()).busybox, script, labels: labels() });
 }
 
 const upstreamScript = `

@@ -79,16 +79,14 @@ export class DockerDriver implements SandboxDriver {
    * nodes. Names come from /etc/hosts rather than the engine's DNS: the rootless engine inside
    * a node resolves through the node's own files (see images/sandbox/entrypoint.sh).
    */
+  /** Connects the shared services to a session network under their names; returns their `alias:address`. */
   async #joinServices(network: string): Promise<string[]> {
-    return Promise.all(
-      this.#services().map(async ({ containerName, alias }) => {
-        await this.#docker.getNetwork(network).connect({ Container: containerName, EndpointConfig: { Aliases: [alias] } });
-        const info = await this.#docker.getContainer(containerName).inspect();
-        const address = info.NetworkSettings.Networks[network]?.IPAddress;
-        if (!address) throw new Error(`${containerName} did not get an address on the session network`);
-        return `${alias}:${address}`;
-      }),
+    await Promise.all(
+      this.#services().map(({ containerName, alias }) =>
+        this.#docker.getNetwork(network).connect({ Container: containerName, EndpointConfig: { Aliases: [alias] } }),
+      ),
     );
+    return this.#serviceHosts(network);
   }
 
   async #engine<T>(action: () => Promise<T>): Promise<T> {
