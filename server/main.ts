@@ -42,6 +42,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
       idleMs: config.SLIPWAY_IDLE_MINUTES * 60_000,
       unusedIdleMs: config.SLIPWAY_UNUSED_MINUTES * 60_000,
       perAddress: config.SLIPWAY_SANDBOXES_PER_ADDRESS,
+      heldShellGraceMs: config.SLIPWAY_RESUME_SECONDS * 1000,
     },
     log,
   );

@@ -2,7 +2,7 @@
  * Checks see the sandbox as it is, not as the learner's shell is made to show it: a fake
  * `docker` bind-mounted in the learner's namespace fools their shell but not the checks.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCourse } from '../lessons/course.ts';
 import { runChecks } from '../server/checks/run-checks.ts';
@@ -26,7 +26,7 @@ describe('checks', () => {
     const lesson = course['hello-world']!;
     const sessionId = randomBytes(6).toString('hex');
     await driver.start({ sessionId, learnerId: 'check-faker', nodes: ['node1'] }, () => undefined);
-    const raw = await driver.openShell(sessionId, 'node1', { cols: 120, rows: 40 });
+    const raw = await driver.openShell(sessionId, 'node1', { cols: 120, rows: 40, id: randomUUID() });
     try {
       const shell = await typingShell(raw);
       await shell.type(`printf '#!/bin/sh\\necho "CONTAINER ID  IMAGE\\nf00  hello-world"\\n' > /tmp/fake-docker && chmod +x /tmp/fake-docker`);

@@ -7,7 +7,7 @@
  * Traffic goes only to containers this file creates.
  */
 import { asLearner, docker } from './support/engine.ts';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
@@ -41,7 +41,7 @@ describe('the engine in a node', () => {
   it('comes back after kill -9 of dockerd, with the node, its files and its images kept, and tells the open shell', async () => {
     await ok('node1', 'docker pull -q busybox && docker volume create kept && echo precious > ~/notes.txt');
     const containerBefore = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
-    const shell = await slipway.runtime.driver.openShell(sessionId, 'node1', { cols: 200, rows: 50 });
+    const shell = await slipway.runtime.driver.openShell(sessionId, 'node1', { cols: 200, rows: 50, id: randomUUID() });
     try {
       const typing = await typingShell(shell);
       await typing.type('kill -9 $(pidof dockerd); echo killed-$((6*7))');

@@ -172,7 +172,8 @@ describe('terminal socket', () => {
     const before = await shells();
     const extra = openTerminal(slipway.url, { learnerId: learner });
     await ready(extra);
-    expect(await shells()).toBe(before + 1);
+    // The node's shell holder starts bash just after the terminal says it is ready.
+    await expect.poll(shells, { timeout: 5000 }).toBe(before + 1);
     extra.socket.close();
     await extra.closed;
     // Kept for the grace period (a reload would take it back), then ended.

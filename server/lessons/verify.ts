@@ -4,7 +4,7 @@
  * every lesson (tests/lesson-solutions.int.test.ts); authors run it for one
  * (`npm run lesson -- <slug>`, server/lessons/verify-cli.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { LessonSpec } from '../../lessons/schema.ts';
 import { runChecks } from '../checks/run-checks.ts';
 import { runSetup } from '../checks/run-setup.ts';
@@ -46,7 +46,7 @@ export async function verifyLesson(driver: SandboxDriver, lesson: LessonSpec, op
   const shellOn = async (node: string) => {
     let shell = shells.get(node);
     if (!shell) {
-      const raw = await driver.openShell(sessionId, node, { cols: 160, rows: 40 });
+      const raw = await driver.openShell(sessionId, node, { cols: 160, rows: 40, id: randomUUID() });
       opened.push(raw);
       shell = await typingShell(raw);
       shells.set(node, shell);

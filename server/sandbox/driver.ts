@@ -27,6 +27,11 @@ export interface SandboxInfo {
 export interface ShellOptions {
   cols: number;
   rows: number;
+  /**
+   * The shell's id, a UUID the server made. The node holds the shell under it, so the shell
+   * outlives this process: a restarted server attaches to it again (`reattachShell`).
+   */
+  id: string;
 }
 
 /** An interactive shell with a TTY: a byte stream plus resize and close. */
@@ -65,8 +70,16 @@ export interface SandboxDriver {
   isRunning(sessionId: string): Promise<boolean>;
   /** Removes the sandbox and all it owns. Removing what is already gone succeeds. */
   stop(sessionId: string): Promise<void>;
-  /** Opens an interactive login shell in a node. */
+  /** Opens an interactive login shell in a node, held there under `options.id`. */
   openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell>;
+  /**
+   * Attaches to a shell the node still holds from an earlier run of the server (after a crash
+   * or restart): its programs kept running. Undefined when the node holds no shell with that
+   * id. What the shell printed while nothing was attached is not kept.
+   */
+  reattachShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell | undefined>;
+  /** Ends the shells a node holds that nothing attached to since `since` (those whose learner did not come back after a restart). */
+  endDetachedShells(sessionId: string, node: string, since: Date): Promise<void>;
   /**
    * Runs a non-interactive command in a node, with a timeout; never through the learner's shell,
    * and where the learner cannot change what it sees (a check must not be fakeable).

@@ -29,6 +29,11 @@ export interface SessionManagerOptions {
   perAddress?: number;
   /** Idle time after which a sandbox nobody typed into is removed (default: idleMs). */
   unusedIdleMs?: number;
+  /**
+   * After a restart, how long the shells that nodes of taken-back sandboxes still hold wait for
+   * their pages to come back before they are ended (default: 2 minutes).
+   */
+  heldShellGraceMs?: number;
 }
 
 export class SessionManager {
@@ -184,6 +189,7 @@ export class SessionManager {
    */
   async recover(): Promise<{ adopted: number; removed: number }> {
     const known = new Set([...this.#byLearner.values()].map((session) => session.id));
+    const since = new Date();
     let adopted = 0;
     let removed = 0;
     for (const info of await this.#driver.list()) {
@@ -193,6 +199,7 @@ export class SessionManager {
         const session: Session = { id: info.sessionId, learnerId: info.learnerId, address: '', used: true, nodes: info.nodes, growing: Promise.resolve(), attached: 0, idleTimer: undefined };
         this.#byLearner.set(info.learnerId, session);
         this.#scheduleIdle(session);
+        this.#endUnclaimedShells(session, since);
         adopted += 1;
       } else {
         await this.#driver.stop(info.sessionId);
@@ -201,6 +208,19 @@ export class SessionManager {
     }
     removed += await this.#driver.sweep();
     return { adopted, removed };
+  }
+
+  /** Ends the shells of a taken-back sandbox that no page took over in the grace time. */
+  #endUnclaimedShells(session: Session, since: Date): void {
+    const timer = setTimeout(() => {
+      if (this.#byLearner.get(session.learnerId) !== session) return;
+      for (const node of session.nodes) {
+        this.#driver
+          .endDetachedShells(session.id, node, since)
+          .catch((error: unknown) => this.#log.warn('ending unclaimed shells failed', { session: session.id, node, error }));
+      }
+    }, this.#options.heldShellGraceMs ?? 120_000);
+    timer.unref();
   }
 
   async shutdown(): Promise<void> {

@@ -4,6 +4,7 @@
  * the work: TerminalInput (keystrokes and resizes, bounded), OutputFlow (output, bounded),
  * CheckScheduler (the lesson's checks and progress), the lesson's setup and solutions.
  */
+import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { Course } from '../../lessons/schema.ts';
 import type { Logger } from '../log.ts';
@@ -13,7 +14,7 @@ import { runSetup } from '../checks/run-setup.ts';
 import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { Session, SessionManager } from '../sessions/session-manager.ts';
 import type { ProgressStore } from '../store/progress-store.ts';
-import { LiveShell, type ShellRegistry } from './live-shell.ts';
+import { LiveShell, type ShellOwner, type ShellRegistry } from './live-shell.ts';
 import { CommandFinishedDetector } from './osc133.ts';
 import { OutputFlow } from './output-flow.ts';
 import { closeCodes, maxControlFrameBytes, maxInputFrameBytes, parseClientMessage, type ServerMessage } from '../../protocol/terminal.ts';
@@ -48,6 +49,30 @@ export interface TerminalRequest {
 
 /** Control frames (resize, ack, check, …) a socket may send: this many a second, in bursts of twice that. */
 const controlFramesPerSecond = 50;
+
+/**
+ * The shell the learner's node still holds under `resume.shellId` when this process does not
+ * know it (an earlier run of the server opened it), attached again and registered; undefined
+ * when the node holds no such shell or another socket is taking it over.
+ */
+async function takeOverHeldShell(
+  context: BridgeContext,
+  owner: ShellOwner,
+  resume: { shellId: string; offset: number },
+  size: { cols: number; rows: number },
+): Promise<LiveShell | undefined> {
+  if (!context.shells.claim(resume.shellId)) return undefined;
+  try {
+    const held = await context.driver.reattachShell(owner.sessionId, owner.node, { ...size, id: resume.shellId });
+    if (!held) return undefined;
+    // The page keeps its screen and goes on from its offset.
+    const live = new LiveShell(held, owner, resume.shellId, resume.offset);
+    context.shells.add(live);
+    return live;
+  } finally {
+    context.shells.unclaim(resume.shellId);
+  }
+}
 
 export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context: BridgeContext): void {
   const lesson = Object.hasOwn(context.course, request.lesson) ? context.course[request.lesson] : undefined;
@@ -203,17 +228,34 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       const owner = { learnerId: request.learnerId, sessionId: owned.id, node };
       const resumed = request.resume ? context.shells.take(request.resume.shellId, owner) : undefined;
       let opened: LiveShell;
+      let replay: ReturnType<LiveShell['replayFor']> | undefined;
       if (resumed) {
         opened = resumed;
+        replay = resumed.replayFor(request.resume?.offset);
         // The shell was counted as attached while it waited; this socket now holds that count.
         context.sessions.detach(owned);
       } else {
         send({ type: 'status', phase: 'attaching', message: 'Opening a shell…' });
-        opened = new LiveShell(await context.driver.openShell(owned.id, node, size), owner);
-        context.shells.add(opened);
+        const held = request.resume ? await takeOverHeldShell(context, owner, request.resume, size) : undefined;
+        if (held) {
+          // Opened by an earlier run of the server (a crash or restart). What it printed while
+          // no server listened is gone; full-screen programs redraw on the SIGWINCH of attaching.
+          opened = held;
+          replay = held.replayFor(request.resume?.offset);
+          log.info('held shell taken over after a restart', { shell: held.id.slice(0, 8) });
+        } else {
+          const id = randomUUID();
+          opened = new LiveShell(await context.driver.openShell(owned.id, node, { ...size, id }), owner, id);
+          context.shells.add(opened);
+        }
         if (closed) {
-          context.shells.delete(opened);
-          await opened.close();
+          const shell = opened;
+          // A held shell stays held (its page may come back); a new one is not needed.
+          if (held) shell.detach(context.resumeGraceMs, () => void shell.close().finally(() => context.shells.delete(shell)));
+          else {
+            context.shells.delete(shell);
+            await shell.close();
+          }
           return;
         }
       }
@@ -230,8 +272,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
           ws.close(closeCodes.shellExited, 'shell exited');
         },
       });
-      const replay = resumed ? opened.replayFor(request.resume?.offset) : undefined;
-      send({ type: 'shell', id: opened.id, resumed: Boolean(resumed), reset: replay?.reset ?? false, offset: replay?.offset ?? opened.ring.end });
+      send({ type: 'shell', id: opened.id, resumed: Boolean(replay), reset: replay?.reset ?? false, offset: replay?.offset ?? opened.ring.end });
       if (replay && replay.data.length > 0) output.send(replay.data);
       if (!output.paused) opened.shell.stream.resume();
       input.attach({ stream: opened.shell.stream, resize: (cols, rows) => opened.shell.resize(cols, rows) }, size);

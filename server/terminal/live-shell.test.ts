@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Duplex, PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Shell } from '../sandbox/driver.ts';
@@ -42,7 +43,7 @@ function collector(): ShellSink & { text: string; exitCode: number | null | unde
 describe('LiveShell', () => {
   it('sends output to the attached sink and keeps it for replay', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner);
+    const live = new LiveShell(fake.shell, owner, randomUUID());
     const sink = collector();
     live.attach(sink);
     fake.print('one\n');
@@ -53,7 +54,7 @@ describe('LiveShell', () => {
 
   it('ends the shell when nobody takes it within the grace period', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner);
+    const live = new LiveShell(fake.shell, owner, randomUUID());
     live.attach(collector());
     let expired = false;
     live.detach(20, () => {
@@ -68,7 +69,7 @@ describe('LiveShell', () => {
 
   it('keeps the shell when it is taken back in time', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner);
+    const live = new LiveShell(fake.shell, owner, randomUUID());
     let expired = false;
     live.detach(30, () => {
       expired = true;
@@ -80,7 +81,7 @@ describe('LiveShell', () => {
 
   it('tells the sink when the shell exits', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner);
+    const live = new LiveShell(fake.shell, owner, randomUUID());
     const sink = collector();
     live.attach(sink);
     fake.end(3);
@@ -93,7 +94,7 @@ describe('LiveShell', () => {
 describe('ShellRegistry', () => {
   it('hands a detached shell only to its owner', () => {
     const registry = new ShellRegistry();
-    const live = new LiveShell(fakeShell().shell, owner);
+    const live = new LiveShell(fakeShell().shell, owner, randomUUID());
     registry.add(live);
     live.detach(60_000, () => undefined);
     expect(registry.take(live.id, { ...owner, learnerId: 'learner-b' })).toBeUndefined();
@@ -106,13 +107,13 @@ describe('ShellRegistry', () => {
 
   it('does not hand out a shell a socket still holds, or one that ended', async () => {
     const registry = new ShellRegistry();
-    const held = new LiveShell(fakeShell().shell, owner);
+    const held = new LiveShell(fakeShell().shell, owner, randomUUID());
     held.attach(collector());
     registry.add(held);
     expect(registry.take(held.id, owner)).toBeUndefined();
 
     const fake = fakeShell();
-    const ended = new LiveShell(fake.shell, owner);
+    const ended = new LiveShell(fake.shell, owner, randomUUID());
     registry.add(ended);
     ended.detach(60_000, () => undefined);
     fake.end(0);
@@ -124,7 +125,7 @@ describe('ShellRegistry', () => {
 describe('LiveShell.replayFor', () => {
   it('gives exactly what a page with an offset lacks, or the screen afresh', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner);
+    const live = new LiveShell(fake.shell, owner, randomUUID());
     fake.print('hello ');
     fake.print('world');
     await tick();

@@ -3,7 +3,6 @@
  * laptop sleeps, Wi-Fi changes, the page reloads) the shell is kept, paused, and the next
  * socket of the same learner can take it over and get back the output it missed.
  */
-import { randomUUID } from 'node:crypto';
 import type { Shell } from '../sandbox/driver.ts';
 import { OutputRing } from './output-ring.ts';
 
@@ -23,17 +22,24 @@ export interface ShellOwner {
 export const replayBytes = 256 * 1024;
 
 export class LiveShell {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly shell: Shell;
   readonly owner: ShellOwner;
-  readonly ring = new OutputRing(replayBytes);
+  readonly ring: OutputRing;
   #sink: ShellSink | undefined;
   #running = true;
   #graceTimer: NodeJS.Timeout | undefined;
 
-  constructor(shell: Shell, owner: ShellOwner) {
+  /**
+   * `id`: the id the shell was opened with (the node holds it under that id). `offset`: how
+   * much output came before (a held shell taken over after a server restart continues where
+   * the page is).
+   */
+  constructor(shell: Shell, owner: ShellOwner, id: string, offset = 0) {
+    this.id = id;
     this.shell = shell;
     this.owner = owner;
+    this.ring = new OutputRing(replayBytes, offset);
     shell.stream.on('data', (chunk: Buffer) => {
       this.ring.push(chunk);
       this.#sink?.output(chunk);
@@ -89,9 +95,29 @@ export class LiveShell {
 /** The detached shells waiting to be resumed, by id. */
 export class ShellRegistry {
   readonly #shells = new Map<string, LiveShell>();
+  readonly #claimed = new Set<string>();
 
   add(live: LiveShell): void {
     this.#shells.set(live.id, live);
+  }
+
+  /** Whether this process knows the shell (attached or waiting), or is taking it over. */
+  has(id: string): boolean {
+    return this.#shells.has(id) || this.#claimed.has(id);
+  }
+
+  /**
+   * Reserves an id this process does not know, while a socket takes over the shell a node
+   * still holds from an earlier server; false if another socket got there first.
+   */
+  claim(id: string): boolean {
+    if (this.has(id)) return false;
+    this.#claimed.add(id);
+    return true;
+  }
+
+  unclaim(id: string): void {
+    this.#claimed.delete(id);
   }
 
   delete(live: LiveShell): void {

@@ -12,8 +12,10 @@ export class OutputRing {
   /** Whether the first byte held begins a line (nothing dropped, or a newline just before it). */
   #startsAtLine = true;
 
-  constructor(capacity: number) {
+  /** `start`: the offset of the first byte to come (a shell taken over from an earlier server starts where the page is). */
+  constructor(capacity: number, start = 0) {
     this.capacity = capacity;
+    this.#start = start;
   }
 
   /** Offset just past the last byte: the total the shell has printed. */

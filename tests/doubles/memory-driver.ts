@@ -12,7 +12,7 @@ export type DriverCall =
   | { method: 'addNodes'; sessionId: string; nodes: string[] }
   | { method: 'isRunning'; sessionId: string }
   | { method: 'stop'; sessionId: string }
-  | { method: 'openShell'; sessionId: string; node: string; options: ShellOptions }
+  | { method: 'openShell' | 'reattachShell'; sessionId: string; node: string; options: ShellOptions }
   | { method: 'run'; sessionId: string; node: string; command: string; timeoutMs: number }
   | { method: 'list' };
 
@@ -93,6 +93,28 @@ export class MemoryDriver implements SandboxDriver {
   async openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell> {
     this.calls.push({ method: 'openShell', sessionId, node, options: { ...options } });
     this.#require(sessionId, node);
+    return this.#shell(sessionId, node, options.id);
+  }
+
+  /** Shells held as a node would hold them (they outlive a server), by id. */
+  readonly heldShells = new Map<string, { sessionId: string; node: string; attachedAt: Date }>();
+
+  async reattachShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell | undefined> {
+    this.calls.push({ method: 'reattachShell', sessionId, node, options: { ...options } });
+    this.#require(sessionId, node);
+    const held = this.heldShells.get(options.id);
+    if (!held || held.sessionId !== sessionId || held.node !== node) return undefined;
+    return this.#shell(sessionId, node, options.id);
+  }
+
+  async endDetachedShells(sessionId: string, node: string, since: Date): Promise<void> {
+    for (const [id, held] of this.heldShells) {
+      if (held.sessionId === sessionId && held.node === node && held.attachedAt < since) this.heldShells.delete(id);
+    }
+  }
+
+  #shell(sessionId: string, node: string, id: string): Shell {
+    this.heldShells.set(id, { sessionId, node, attachedAt: new Date() });
     const stream = Duplex.from({ readable: new PassThrough(), writable: new PassThrough() });
     let resolveExit: (code: number | null) => void = () => undefined;
     const exited = new Promise<number | null>((resolve) => {
@@ -106,6 +128,7 @@ export class MemoryDriver implements SandboxDriver {
       close: async () => {
         if (closed) return;
         closed = true;
+        this.heldShells.delete(id);
         stream.destroy();
         resolveExit(0);
       },
@@ -164,6 +187,14 @@ export class FailingDriver implements SandboxDriver {
   }
 
   async run(): Promise<RunResult> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async reattachShell(): Promise<Shell | undefined> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async endDetachedShells(): Promise<void> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
   }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
-import { openShellInNode, runInNode } from './exec.ts';
+import { endDetachedShellsInNode, isShellHeld, openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
 import { createInFreeSlot, nodeUser } from './node-users.ts';
@@ -302,7 +302,24 @@ export class DockerDriver implements SandboxDriver {
 
   openShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell> {
     const container = this.#container(sessionId, node);
-    return openShellInNode(container, node, options, (command) => runInNode(this.#docker, container, node, command, 5000, { enter: false }));
+    return openShellInNode(container, node, options, this.#holderRun(container, node));
+  }
+
+  async reattachShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell | undefined> {
+    const container = this.#container(sessionId, node);
+    const run = this.#holderRun(container, node);
+    if (!(await isShellHeld(options.id, run))) return undefined;
+    return openShellInNode(container, node, { ...options, attach: true }, run);
+  }
+
+  async endDetachedShells(sessionId: string, node: string, since: Date): Promise<void> {
+    const container = this.#container(sessionId, node);
+    await endDetachedShellsInNode(since, this.#holderRun(container, node));
+  }
+
+  /** Runs the node's shell holder, in the node's own namespaces (where the holder keeps its sockets). */
+  #holderRun(container: ReturnType<Docker["getContainer"]>, node: string): (command: string) => Promise<RunResult> {
+    return (command) => runInNode(this.#docker, container, node, command, 5000, { enter: false });
   }
 
   /**

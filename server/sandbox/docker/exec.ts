@@ -2,11 +2,11 @@
  * Processes in a sandbox node through the engine's exec API: the learner's interactive
  * shell (TTY, hijacked stream) and non-interactive commands with a timeout (checks, probes).
  */
-import { randomUUID } from 'node:crypto';
-import { PassThrough, type Duplex } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { SlipwayError } from '../../errors.ts';
 import type { RunResult, Shell, ShellOptions } from '../driver.ts';
+import { DtachOutput } from './dtach-output.ts';
 import { engineUnavailable, isEngineUnreachable, statusOf, type Docker } from './engine.ts';
 
 const maxRunOutput = 64 * 1024;
@@ -88,30 +88,50 @@ export async function runInNode(
   };
 }
 
-/** Opens an interactive login shell; `run` is used to end it (ending the stream does not). */
+/** Holds learners' shells in the node (images/sandbox/shell.sh); its commands take a shell id. */
+const shellHolder = '/usr/local/lib/slipway/shell';
+const shellIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function holderCommand(command: 'open' | 'attach' | 'held' | 'close', id: string): string {
+  // The id goes into a command line: nothing but a UUID passes.
+  if (!shellIdPattern.test(id)) throw new SlipwayError('BAD_MESSAGE', 'That is not a shell id.');
+  return `${shellHolder} ${command} ${id}`;
+}
+
+/**
+ * Opens the learner's login shell, held in the node by dtach under `options.id` (`attach`:
+ * attaches to the shell the node already holds under that id, after a server restart). The
+ * exec is only a dtach client: ending it leaves the shell running, and `close` ends the
+ * shell through `run`.
+ */
 export async function openShellInNode(
   container: Dockerode.Container,
   node: string,
-  options: ShellOptions,
-  run: (command: string) => Promise<unknown>,
+  options: ShellOptions & { attach?: boolean },
+  run: (command: string) => Promise<RunResult>,
 ): Promise<Shell> {
-  const pidFile = `"$XDG_RUNTIME_DIR/slipway-shell-${randomUUID()}.pid"`;
-  let stream: Duplex;
+  const command = holderCommand(options.attach ? 'attach' : 'open', options.id);
+  let raw: Duplex;
   let exec: Dockerode.Exec;
   try {
     exec = await container.exec({
-      Cmd: ['/bin/sh', '-c', `echo $$ > ${pidFile}; cd "$HOME"; exec ${enter} /bin/bash -l`],
+      Cmd: ['/bin/sh', '-c', `exec ${command}`],
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
       Tty: true,
       Env: ['TERM=xterm-256color', 'COLORTERM=truecolor', 'LANG=C.UTF-8'],
     });
-    stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
+    raw = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
   } catch (error) {
     throw explain(error, node);
   }
   const startedExec = exec;
+  const output = new DtachOutput();
+  raw.pipe(output);
+  const stream = Duplex.from({ readable: output, writable: raw });
+  // Errors end the shell through `exited` below; the composed stream reports them again.
+  stream.on('error', () => undefined);
   const resize = async (cols: number, rows: number) => {
     await startedExec.resize({ w: cols, h: rows }).catch((error: unknown) => {
       // A resize that races the shell's start or end is harmless.
@@ -130,17 +150,28 @@ export async function openShellInNode(
         .then((info) => resolve(info.ExitCode ?? null))
         .catch(() => resolve(null));
     };
-    stream.on('end', finish);
-    stream.on('close', finish);
-    stream.on('error', finish);
+    raw.on('end', finish);
+    raw.on('close', finish);
+    raw.on('error', finish);
   });
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    // Ending the attach stream does not end the process; the shell is told to hang up.
-    await run(`[ -f ${pidFile} ] && kill -HUP "$(cat ${pidFile})" 2>/dev/null; rm -f ${pidFile}`).catch(() => undefined);
+    await run(holderCommand('close', options.id)).catch(() => undefined);
+    raw.destroy();
     stream.destroy();
   };
   return { stream, resize, close, exited };
+}
+
+/** Whether the node holds a shell with this id. */
+export async function isShellHeld(id: string, run: (command: string) => Promise<RunResult>): Promise<boolean> {
+  const result = await run(holderCommand('held', id));
+  return result.exitCode === 0;
+}
+
+/** Ends the shells the node holds that no client attached to since `since`. */
+export async function endDetachedShellsInNode(since: Date, run: (command: string) => Promise<RunResult>): Promise<void> {
+  await run(`${shellHolder} sweep ${Math.floor(since.getTime() / 1000)}`);
 }
