@@ -89,6 +89,9 @@ export const configSchema = z.object({
     .min(1)
     .optional()
     .describe('OCI runtime for sandbox nodes (engine default when unset), e.g. a Kata runtime for a VM boundary.'),
+  SLIPWAY_POOL_SIZE: integer(0, 100)
+    .default(1)
+    .describe('Sandboxes kept started for learners yet to come, so a new learner gets a prompt at once; refilled in the background.'),
   SLIPWAY_IDLE_MINUTES: integer(1, 24 * 60)
     .default(30)
     .describe('A sandbox with no open terminal for this long is removed.'),

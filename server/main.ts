@@ -43,6 +43,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
       unusedIdleMs: config.SLIPWAY_UNUSED_MINUTES * 60_000,
       perAddress: config.SLIPWAY_SANDBOXES_PER_ADDRESS,
       heldShellGraceMs: config.SLIPWAY_RESUME_SECONDS * 1000,
+      poolSize: config.SLIPWAY_POOL_SIZE,
     },
     log,
   );
@@ -50,6 +51,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     const { adopted, removed } = await sessions.recover();
     if (adopted + removed > 0) log.info('sandboxes left by an earlier run', { adopted, removed });
   }
+  sessions.fillPool();
   const app = createApp({
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,

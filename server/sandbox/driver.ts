@@ -9,7 +9,7 @@ export type StartPhase = 'starting' | 'waiting-engine';
 export interface SandboxSpec {
   /** Unique id of the learner session that owns the sandbox. */
   sessionId: string;
-  /** Opaque learner id, recorded for operators. */
+  /** Opaque learner id, recorded for operators; empty for a sandbox of the warm pool (see `claim`). */
   learnerId: string;
   /** Node names, node1 first. */
   nodes: string[];
@@ -18,7 +18,7 @@ export interface SandboxSpec {
 export interface SandboxInfo {
   sessionId: string;
   nodes: string[];
-  /** The learner the sandbox was started for, when known (to take it back after a restart). */
+  /** The learner the sandbox was started for or given to (to take it back after a restart); empty for a pooled one nobody has. */
   learnerId?: string | undefined;
   /** Whether every node runs. */
   running?: boolean | undefined;
@@ -66,6 +66,11 @@ export interface SandboxDriver {
    * node2), on the sandbox's network, and waits for their engines. Existing nodes are left alone.
    */
   addNodes(sessionId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<void>;
+  /**
+   * Gives a sandbox started for no one (the warm pool's) to a learner, recorded where `list`
+   * finds it after a restart.
+   */
+  claim(sessionId: string, learnerId: string): Promise<void>;
   /** Whether the sandbox's nodes still exist and run. */
   isRunning(sessionId: string): Promise<boolean>;
   /** Removes the sandbox and all it owns. Removing what is already gone succeeds. */

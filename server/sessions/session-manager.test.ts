@@ -311,4 +311,90 @@ describe('SessionManager', () => {
     expect(driver.sandboxes.has(again.id)).toBe(true);
     sessions.attach(again);
   });
+
+  describe('warm pool', () => {
+    const poolReady = async (sessions: SessionManager, count: number) => {
+      for (let waited = 0; sessions.pooled < count && waited < 2000; waited += 5) await sleep(5);
+      expect(sessions.pooled).toBe(count);
+    };
+
+    it('keeps sandboxes started for no one, gives one to a new learner without a start, and refills', async () => {
+      const driver = new MemoryDriver({ startDelayMs: 20 });
+      const sessions = manager(driver, { poolSize: 2 });
+      sessions.fillPool();
+      await poolReady(sessions, 2);
+      expect(driver.callsTo('start').map((call) => call.learnerId)).toEqual(['', '']);
+      const starts = driver.callsTo('start').length;
+
+      const phases: StartPhase[] = [];
+      const session = await sessions.acquire('learner-a', ['node1'], (phase) => phases.push(phase));
+      expect(phases).toEqual([]);
+      expect(driver.callsTo('claim')).toEqual([{ method: 'claim', sessionId: session.id, learnerId: 'learner-a' }]);
+      expect(driver.sandboxes.get(session.id)?.learnerId).toBe('learner-a');
+      expect(sessions.size).toBe(1);
+      // One more starts in the background, for no one.
+      await poolReady(sessions, 2);
+      expect(driver.callsTo('start').length).toBe(starts + 1);
+    });
+
+    it('adds the nodes a lesson needs to a pooled sandbox', async () => {
+      const driver = new MemoryDriver();
+      const sessions = manager(driver, { poolSize: 1 });
+      sessions.fillPool();
+      await poolReady(sessions, 1);
+      const session = await sessions.acquire('learner-a', ['node1', 'node2'], noProgress);
+      expect(session.nodes).toEqual(['node1', 'node2']);
+      expect(driver.callsTo('addNodes')).toEqual([{ method: 'addNodes', sessionId: session.id, nodes: ['node2'] }]);
+    });
+
+    it('counts pooled sandboxes against the capacity, and still gives the last ones to learners', async () => {
+      const driver = new MemoryDriver();
+      const sessions = manager(driver, { poolSize: 2, maxSandboxes: 2 });
+      sessions.fillPool();
+      await poolReady(sessions, 2);
+      await sessions.acquire('learner-a', ['node1'], noProgress);
+      await sessions.acquire('learner-b', ['node1'], noProgress);
+      expect(driver.sandboxes.size).toBe(2);
+      expect(sessions.pooled).toBe(0);
+      const refused = await rejection(sessions.acquire('learner-c', ['node1'], noProgress));
+      expect((refused as SlipwayError).code).toBe('OUT_OF_CAPACITY');
+    });
+
+    it('skips a pooled sandbox that died, and starts a fresh one for the learner', async () => {
+      const driver = new MemoryDriver();
+      const sessions = manager(driver, { poolSize: 1 });
+      sessions.fillPool();
+      await poolReady(sessions, 1);
+      const [dead] = [...driver.sandboxes.keys()];
+      driver.sandboxes.delete(dead!);
+      const session = await sessions.acquire('learner-a', ['node1'], noProgress);
+      expect(session.id).not.toBe(dead);
+      expect(driver.callsTo('start').some((call) => call.learnerId === 'learner-a')).toBe(true);
+    });
+
+    it('after a restart, keeps an untaken pool sandbox in the pool and gives a taken one back to its learner', async () => {
+      const driver = new MemoryDriver();
+      const before = manager(driver, { poolSize: 2 });
+      before.fillPool();
+      await poolReady(before, 2);
+      const taken = await before.acquire('learner-a', ['node1'], noProgress);
+      await poolReady(before, 2);
+
+      const after = new SessionManager(driver, { maxSandboxes: 10, idleMs: 60_000, poolSize: 2 }, log);
+      managers.push(after);
+      await after.recover();
+      expect(after.pooled).toBe(2);
+      const again = await after.acquire('learner-a', ['node1'], noProgress);
+      expect(again.id).toBe(taken.id);
+    });
+
+    it('removes its pooled sandboxes on shutdown', async () => {
+      const driver = new MemoryDriver();
+      const sessions = manager(driver, { poolSize: 2 });
+      sessions.fillPool();
+      await poolReady(sessions, 2);
+      await sessions.shutdown();
+      expect(driver.sandboxes.size).toBe(0);
+    });
+  });
 });

@@ -34,7 +34,21 @@ export interface SessionManagerOptions {
    * their pages to come back before they are ended (default: 2 minutes).
    */
   heldShellGraceMs?: number;
+  /**
+   * Sandboxes kept started for learners yet to come (with node1), so that a new learner gets
+   * a prompt at once; refilled in the background (default 0: none).
+   */
+  poolSize?: number;
 }
+
+/** A sandbox started for no one yet. */
+interface Pooled {
+  id: string;
+  nodes: string[];
+}
+
+/** After a pool start fails, the next try waits this long. */
+const poolRetryMs = 30_000;
 
 export class SessionManager {
   readonly #driver: SandboxDriver;
@@ -46,6 +60,12 @@ export class SessionManager {
   readonly #startingFrom = new Map<string, string>();
   /** Callers waiting on a start in progress get its progress too. */
   readonly #progressListeners = new Map<string, Set<(phase: StartPhase, message: string) => void>>();
+  /** The warm pool: ready sandboxes nobody has, and how many are starting. */
+  readonly #pool: Pooled[] = [];
+  #poolStarting = 0;
+  readonly #poolStarts = new Set<Promise<unknown>>();
+  #poolRetry: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(driver: SandboxDriver, options: SessionManagerOptions, log: Logger) {
     this.#driver = driver;
@@ -53,8 +73,73 @@ export class SessionManager {
     this.#log = log;
   }
 
+  /** Sandboxes that learners hold or are getting. */
   get size(): number {
     return this.#byLearner.size + this.#starting.size;
+  }
+
+  /** Ready sandboxes in the warm pool. */
+  get pooled(): number {
+    return this.#pool.length;
+  }
+
+  /** Every sandbox this manager runs or is starting, the pool's included. */
+  get #total(): number {
+    return this.size + this.#pool.length + this.#poolStarting;
+  }
+
+  /**
+   * Starts pool sandboxes until the pool has `poolSize` (ready or starting), within the
+   * server's capacity. Called after every change; a failed start waits before the next try.
+   */
+  fillPool(): void {
+    const target = this.#options.poolSize ?? 0;
+    while (!this.#closed && this.#poolRetry === undefined && this.#pool.length + this.#poolStarting < target && this.#total < this.#options.maxSandboxes) {
+      this.#poolStarting += 1;
+      const id = randomBytes(6).toString('hex');
+      const nodes = ['node1'];
+      const started = this.#driver
+        .start({ sessionId: id, learnerId: '', nodes }, () => undefined)
+        .then(
+          () => {
+            if (this.#closed) return this.#driver.stop(id).catch(() => undefined);
+            this.#pool.push({ id, nodes });
+            this.#log.info('pool sandbox ready', { session: id, pooled: this.#pool.length });
+          },
+          (error: unknown) => {
+            this.#log.warn('pool sandbox failed to start; trying again later', { error: toSlipwayError(error).message });
+            this.#poolRetry = setTimeout(() => {
+              this.#poolRetry = undefined;
+              this.fillPool();
+            }, poolRetryMs);
+            this.#poolRetry.unref();
+          },
+        )
+        .finally(() => {
+          this.#poolStarting -= 1;
+          this.#poolStarts.delete(started);
+        });
+      this.#poolStarts.add(started);
+    }
+  }
+
+  /** A ready pool sandbox, given to `learnerId`; undefined when the pool is empty or its sandboxes are gone. */
+  async #fromPool(learnerId: string, address: string): Promise<Session | undefined> {
+    for (let pooled = this.#pool.shift(); pooled; pooled = this.#pool.shift()) {
+      const taken = pooled;
+      try {
+        if (!(await this.#driver.isRunning(taken.id))) throw new Error('not running');
+        await this.#driver.claim(taken.id, learnerId);
+      } catch (error) {
+        this.#log.warn('pool sandbox unusable; removing it', { session: taken.id, error: toSlipwayError(error).message });
+        await this.#driver.stop(taken.id).catch(() => undefined);
+        continue;
+      }
+      this.fillPool();
+      this.#log.info('sandbox taken from the pool', { session: taken.id, pooled: this.#pool.length });
+      return { id: taken.id, learnerId, address, used: false, nodes: [...taken.nodes], growing: Promise.resolve(), attached: 0, idleTimer: undefined };
+    }
+    return undefined;
   }
 
   /** The learner's session, with a running sandbox; starts one if needed. */
@@ -79,7 +164,7 @@ export class SessionManager {
       this.#progressListeners.get(learnerId)?.add(onProgress);
       return pending;
     }
-    if (this.size >= this.#options.maxSandboxes) {
+    if (this.#pool.length === 0 && this.#total >= this.#options.maxSandboxes) {
       throw new SlipwayError(
         'OUT_OF_CAPACITY',
         `All ${this.#options.maxSandboxes} sandboxes on this server are in use. Please try again in a few minutes.`,
@@ -137,6 +222,13 @@ export class SessionManager {
   }
 
   async #start(learnerId: string, address: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
+    const pooled = await this.#fromPool(learnerId, address);
+    if (pooled) {
+      this.#byLearner.set(learnerId, pooled);
+      this.#scheduleIdle(pooled);
+      await this.#grow(pooled, nodes, onProgress);
+      return pooled;
+    }
     const id = randomBytes(6).toString('hex');
     try {
       await this.#driver.start({ sessionId: id, learnerId, nodes }, onProgress);
@@ -180,6 +272,8 @@ export class SessionManager {
   async end(session: Session): Promise<void> {
     this.#forget(session);
     await this.#driver.stop(session.id).catch((error: unknown) => this.#log.error('removing sandbox failed', { session: session.id, error }));
+    // A place came free.
+    this.fillPool();
   }
 
   /**
@@ -192,8 +286,15 @@ export class SessionManager {
     const since = new Date();
     let adopted = 0;
     let removed = 0;
+    const target = this.#options.poolSize ?? 0;
     for (const info of await this.#driver.list()) {
       if (known.has(info.sessionId)) continue;
+      if (!info.learnerId && info.running && this.#pool.length < target && this.#total < this.#options.maxSandboxes) {
+        // A pool sandbox nobody took: it stays in the pool.
+        this.#pool.push({ id: info.sessionId, nodes: info.nodes });
+        adopted += 1;
+        continue;
+      }
       if (info.learnerId && info.running && !this.#byLearner.has(info.learnerId) && this.size < this.#options.maxSandboxes) {
         // Taken back after a restart: whoever held it may have typed; give it the full idle time.
         const session: Session = { id: info.sessionId, learnerId: info.learnerId, address: '', used: true, nodes: info.nodes, growing: Promise.resolve(), attached: 0, idleTimer: undefined };
@@ -224,7 +325,13 @@ export class SessionManager {
   }
 
   async shutdown(): Promise<void> {
-    await Promise.allSettled([...this.#starting.values()]);
-    await Promise.all([...this.#byLearner.values()].map((session) => this.end(session)));
+    this.#closed = true;
+    clearTimeout(this.#poolRetry);
+    await Promise.allSettled([...this.#starting.values(), ...this.#poolStarts]);
+    const pooled = this.#pool.splice(0);
+    await Promise.all([
+      ...[...this.#byLearner.values()].map((session) => this.end(session)),
+      ...pooled.map((sandbox) => this.#driver.stop(sandbox.id).catch(() => undefined)),
+    ]);
   }
 }

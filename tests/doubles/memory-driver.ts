@@ -11,6 +11,7 @@ export type DriverCall =
   | { method: 'start'; sessionId: string; learnerId: string; nodes: string[] }
   | { method: 'addNodes'; sessionId: string; nodes: string[] }
   | { method: 'isRunning'; sessionId: string }
+  | { method: 'claim'; sessionId: string; learnerId: string }
   | { method: 'stop'; sessionId: string }
   | { method: 'openShell' | 'reattachShell'; sessionId: string; node: string; options: ShellOptions }
   | { method: 'run'; sessionId: string; node: string; command: string; timeoutMs: number }
@@ -77,6 +78,13 @@ export class MemoryDriver implements SandboxDriver {
     onProgress('starting', `Starting ${nodes.join(', ')}…`);
     if (this.#startDelayMs > 0) await sleep(this.#startDelayMs);
     for (const node of nodes) if (!spec.nodes.includes(node)) spec.nodes.push(node);
+  }
+
+  async claim(sessionId: string, learnerId: string): Promise<void> {
+    this.calls.push({ method: 'claim', sessionId, learnerId });
+    const spec = this.sandboxes.get(sessionId);
+    if (!spec) throw new SlipwayError('SANDBOX_MISSING', `Sandbox ${sessionId} does not exist.`);
+    this.sandboxes.set(sessionId, { ...spec, learnerId });
   }
 
   async isRunning(sessionId: string): Promise<boolean> {
@@ -173,6 +181,10 @@ export class FailingDriver implements SandboxDriver {
   }
 
   async addNodes(): Promise<void> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async claim(): Promise<void> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
   }
 

@@ -22,6 +22,8 @@ export async function startTestSlipway(env: Record<string, string> = {}, options
     SLIPWAY_LOG_LEVEL: 'warn',
     SLIPWAY_SECRET: testSecret,
     SLIPWAY_OFFLINE: '1',
+    // No warm pool unless a test asks: every test file's server would start a sandbox more.
+    SLIPWAY_POOL_SIZE: '0',
     ...env,
   });
   return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), options);

@@ -233,6 +233,13 @@ export class DockerDriver implements SandboxDriver {
     }
   }
 
+  async claim(sessionId: string, learnerId: string): Promise<void> {
+    // Labels cannot change on a running container: a labelled volume of the session records
+    // the learner, and goes with the session's other volumes.
+    const labels = { ...baseLabels(this.#options.instance, 'sandbox'), [labelKeys.session]: sessionId, [labelKeys.learner]: learnerId, [labelKeys.claim]: 'true' };
+    await this.#engine(() => this.#docker.createVolume({ Name: objectName(this.#options.instance, sessionId, 'claim'), Labels: labels }));
+  }
+
   async isRunning(sessionId: string): Promise<boolean> {
     const containers = await this.#engine(() =>
       this.#docker.listContainers({ all: true, filters: labelFilter(this.#options.instance, { [labelKeys.session]: sessionId }) }),
@@ -289,11 +296,21 @@ export class DockerDriver implements SandboxDriver {
       const node = info.Labels[labelKeys.node];
       if (!sessionId || !node) continue;
       const entry = bySession.get(sessionId) ?? { sessionId, nodes: [] as string[], learnerId: info.Labels[labelKeys.learner], running: true };
+      entry.learnerId ||= info.Labels[labelKeys.learner];
       entry.nodes.push(node);
       entry.running &&= info.State === 'running';
       bySession.set(sessionId, entry);
     }
-    return [...bySession.values()].map((entry) => ({ ...entry, nodes: entry.nodes.sort() }));
+    const claims = new Map<string, string>();
+    if ([...bySession.values()].some((entry) => !entry.learnerId)) {
+      const volumes = await this.#docker.listVolumes({ filters: labelFilter(this.#options.instance, { [labelKeys.claim]: 'true' }) } as object);
+      for (const info of volumes.Volumes ?? []) {
+        const sessionId = info.Labels?.[labelKeys.session];
+        const learnerId = info.Labels?.[labelKeys.learner];
+        if (sessionId && learnerId) claims.set(sessionId, learnerId);
+      }
+    }
+    return [...bySession.values()].map((entry) => ({ ...entry, learnerId: entry.learnerId || claims.get(entry.sessionId) || '', nodes: entry.nodes.sort() }));
   }
 
   #container(sessionId: string, node: string) {

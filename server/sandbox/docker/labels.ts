@@ -10,6 +10,8 @@ export const labelKeys = {
   node: 'org.slipway.node',
   role: 'org.slipway.role',
   contentHash: 'org.slipway.content-hash',
+  /** On the volume that records which learner a pooled sandbox was given to (driver.claim). */
+  claim: 'org.slipway.claim',
   /** The host uid slot a node runs in (node-users.ts); looked at across instances. */
   uidSlot: 'org.slipway.uid-slot',
 } as const;
