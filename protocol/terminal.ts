@@ -69,9 +69,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   }),
   /**
    * Which shell this socket is attached to. `resumed`: an earlier socket's shell, taken over.
-   * `reset`: clear the screen first, the replay that follows starts afresh. `offset`: where in
-   * the shell's output the binary frames that follow begin (send it back as `offset` with
-   * `resume=<id>` on reconnect to get exactly what was missed).
+   * `reset`: clear the screen first, then draw `screen` (the shell's screen as it is, kept on
+   * the server, with lines above it) when there is one. `offset`: where in the shell's output
+   * the binary frames that follow begin (send it back as `offset` with `resume=<id>` on
+   * reconnect to get exactly what was missed).
    */
   z.object({
     type: z.literal('shell'),
@@ -79,6 +80,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     resumed: z.boolean(),
     reset: z.boolean(),
     offset: z.number().int().nonnegative(),
+    screen: z.string().optional(),
   }),
   /** A step's solution, asked for by the learner: the commands, typed into `node`'s shell. */
   z.object({ type: z.literal('solution'), stepId: z.string(), node: z.string(), commands: z.array(z.string()) }),

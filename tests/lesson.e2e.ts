@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
-import { loopbackContext, typeCommand, waitForReady, waitForStep, waitForTerminal } from './support/browser.ts';
+import { explainFailure, loopbackContext, terminalText, typeCommand, waitForReady, waitForStep, waitForTerminal } from './support/browser.ts';
 import { startTestSlipway } from './support/slipway.ts';
 
 const prompt = 'root@node1';
@@ -137,6 +137,26 @@ describe('the Hello World lesson in a browser', () => {
     await waitForStep(page, 'list-images', 'done', 15_000);
     expect(await page.locator('[data-step-id="find-exited-container"]').getAttribute('data-state')).not.toBe('done');
     await snap('4-reloaded');
+  });
+
+  it('gives back a full-screen program as it was on screen after a reload (vi)', async () => {
+    await typeCommand(page, 'vi /tmp/screen.txt');
+    await waitForTerminal(page, /^~\s*$/m, 10_000);
+    await page.keyboard.type('iscreen-kept-42');
+    await page.keyboard.press('Escape');
+    await waitForTerminal(page, 'screen-kept-42', 10_000);
+    await page.reload();
+    await explainFailure(page, 'a ready terminal', () => page.waitForFunction(() => window.slipway?.ready === true, undefined, { timeout: 30_000, polling: 20 }));
+    // vi's screen, from the server's copy of it: the text typed, the empty-line marks, and not
+    // the shell's lines from before vi started.
+    await waitForTerminal(page, 'screen-kept-42', 10_000);
+    const shown = await terminalText(page);
+    expect(shown).toMatch(/^~\s*$/m);
+    expect(shown).not.toContain('before-the-reload');
+    await snap('4b-vi-after-reload');
+    await page.keyboard.type(':q!');
+    await page.keyboard.press('Enter');
+    await waitForReady(page, prompt, 10_000);
   });
 
   it('switches to the Chinese lesson, which reaches the same sandbox', async () => {

@@ -66,7 +66,8 @@ async function takeOverHeldShell(
     const held = await context.driver.reattachShell(owner.sessionId, owner.node, { ...size, id: resume.shellId });
     if (!held) return undefined;
     // The page keeps its screen and goes on from its offset.
-    const live = new LiveShell(held, owner, resume.shellId, resume.offset);
+    const live = new LiveShell(held, owner, resume.shellId, size, resume.offset);
+    held.stream.pause();
     context.shells.add(live);
     return live;
   } finally {
@@ -228,24 +229,22 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       const owner = { learnerId: request.learnerId, sessionId: owned.id, node };
       const resumed = request.resume ? context.shells.take(request.resume.shellId, owner) : undefined;
       let opened: LiveShell;
-      let replay: ReturnType<LiveShell['replayFor']> | undefined;
+      let held: LiveShell | undefined;
       if (resumed) {
         opened = resumed;
-        replay = resumed.replayFor(request.resume?.offset);
         // The shell was counted as attached while it waited; this socket now holds that count.
         context.sessions.detach(owned);
       } else {
         send({ type: 'status', phase: 'attaching', message: 'Opening a shell…' });
-        const held = request.resume ? await takeOverHeldShell(context, owner, request.resume, size) : undefined;
+        held = request.resume ? await takeOverHeldShell(context, owner, request.resume, size) : undefined;
         if (held) {
           // Opened by an earlier run of the server (a crash or restart). What it printed while
           // no server listened is gone; full-screen programs redraw on the SIGWINCH of attaching.
           opened = held;
-          replay = held.replayFor(request.resume?.offset);
           log.info('held shell taken over after a restart', { shell: held.id.slice(0, 8) });
         } else {
           const id = randomUUID();
-          opened = new LiveShell(await context.driver.openShell(owned.id, node, { ...size, id }), owner, id);
+          opened = new LiveShell(await context.driver.openShell(owned.id, node, { ...size, id }), owner, id, size);
           context.shells.add(opened);
         }
         if (closed) {
@@ -259,6 +258,8 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
           return;
         }
       }
+      // Attached before anything is awaited, so no other socket can take the shell meanwhile;
+      // its output stays paused until the page has been told where it starts.
       live = opened;
       const detector = new CommandFinishedDetector();
       opened.attach({
@@ -272,10 +273,13 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
           ws.close(closeCodes.shellExited, 'shell exited');
         },
       });
-      send({ type: 'shell', id: opened.id, resumed: Boolean(replay), reset: replay?.reset ?? false, offset: replay?.offset ?? opened.ring.end });
+      const replay = resumed || held ? await opened.replayFor(request.resume?.offset) : undefined;
+      // A socket that closed meanwhile has left the shell waiting for the next one.
+      if (closed) return;
+      send({ type: 'shell', id: opened.id, resumed: Boolean(replay), reset: replay?.reset ?? false, offset: replay?.offset ?? opened.ring.end, screen: replay?.screen });
       if (replay && replay.data.length > 0) output.send(replay.data);
       if (!output.paused) opened.shell.stream.resume();
-      input.attach({ stream: opened.shell.stream, resize: (cols, rows) => opened.shell.resize(cols, rows) }, size);
+      input.attach({ stream: opened.shell.stream, resize: (cols, rows) => opened.resize(cols, rows) }, size);
       send({ type: 'status', phase: 'ready', message: 'Ready.' });
       log.info(resumed ? 'terminal resumed' : 'terminal attached', { shell: opened.id.slice(0, 8) });
       checks.request('connect');

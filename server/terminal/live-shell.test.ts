@@ -43,7 +43,7 @@ function collector(): ShellSink & { text: string; exitCode: number | null | unde
 describe('LiveShell', () => {
   it('sends output to the attached sink and keeps it for replay', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner, randomUUID());
+    const live = new LiveShell(fake.shell, owner, randomUUID(), { cols: 80, rows: 24 });
     const sink = collector();
     live.attach(sink);
     fake.print('one\n');
@@ -54,7 +54,7 @@ describe('LiveShell', () => {
 
   it('ends the shell when nobody takes it within the grace period', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner, randomUUID());
+    const live = new LiveShell(fake.shell, owner, randomUUID(), { cols: 80, rows: 24 });
     live.attach(collector());
     let expired = false;
     live.detach(20, () => {
@@ -69,7 +69,7 @@ describe('LiveShell', () => {
 
   it('keeps the shell when it is taken back in time', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner, randomUUID());
+    const live = new LiveShell(fake.shell, owner, randomUUID(), { cols: 80, rows: 24 });
     let expired = false;
     live.detach(30, () => {
       expired = true;
@@ -81,7 +81,7 @@ describe('LiveShell', () => {
 
   it('tells the sink when the shell exits', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner, randomUUID());
+    const live = new LiveShell(fake.shell, owner, randomUUID(), { cols: 80, rows: 24 });
     const sink = collector();
     live.attach(sink);
     fake.end(3);
@@ -94,7 +94,7 @@ describe('LiveShell', () => {
 describe('ShellRegistry', () => {
   it('hands a detached shell only to its owner', () => {
     const registry = new ShellRegistry();
-    const live = new LiveShell(fakeShell().shell, owner, randomUUID());
+    const live = new LiveShell(fakeShell().shell, owner, randomUUID(), { cols: 80, rows: 24 });
     registry.add(live);
     live.detach(60_000, () => undefined);
     expect(registry.take(live.id, { ...owner, learnerId: 'learner-b' })).toBeUndefined();
@@ -107,13 +107,13 @@ describe('ShellRegistry', () => {
 
   it('does not hand out a shell a socket still holds, or one that ended', async () => {
     const registry = new ShellRegistry();
-    const held = new LiveShell(fakeShell().shell, owner, randomUUID());
+    const held = new LiveShell(fakeShell().shell, owner, randomUUID(), { cols: 80, rows: 24 });
     held.attach(collector());
     registry.add(held);
     expect(registry.take(held.id, owner)).toBeUndefined();
 
     const fake = fakeShell();
-    const ended = new LiveShell(fake.shell, owner, randomUUID());
+    const ended = new LiveShell(fake.shell, owner, randomUUID(), { cols: 80, rows: 24 });
     registry.add(ended);
     ended.detach(60_000, () => undefined);
     fake.end(0);
@@ -125,14 +125,25 @@ describe('ShellRegistry', () => {
 describe('LiveShell.replayFor', () => {
   it('gives exactly what a page with an offset lacks, or the screen afresh', async () => {
     const fake = fakeShell();
-    const live = new LiveShell(fake.shell, owner, randomUUID());
+    const live = new LiveShell(fake.shell, owner, randomUUID(), { cols: 80, rows: 24 });
     fake.print('hello ');
     fake.print('world');
     await tick();
-    expect(live.replayFor(6)).toEqual({ data: Buffer.from('world'), offset: 6, reset: false });
-    expect(live.replayFor(11)).toEqual({ data: Buffer.alloc(0), offset: 11, reset: false });
-    // An offset the shell never reached, or none at all: start the screen again.
-    expect(live.replayFor(999)).toMatchObject({ reset: true, offset: 0 });
-    expect(live.replayFor(undefined).data.toString()).toBe('hello world');
+    expect(await live.replayFor(6)).toEqual({ data: Buffer.from('world'), offset: 6, reset: false });
+    expect(await live.replayFor(11)).toEqual({ data: Buffer.alloc(0), offset: 11, reset: false });
+    // An offset the shell never reached, or none at all: the screen as it is, from the end on.
+    expect(await live.replayFor(999)).toMatchObject({ reset: true, offset: 11, screen: 'hello world' });
+    expect(await live.replayFor(undefined)).toMatchObject({ reset: true, offset: 11, screen: 'hello world', data: Buffer.alloc(0) });
+  });
+
+  it('gives a reloaded page a full-screen program as it is, not the bytes that drew it', async () => {
+    const fake = fakeShell();
+    const live = new LiveShell(fake.shell, owner, randomUUID(), { cols: 20, rows: 4 });
+    fake.print('$ top\r\n\x1b[?1049h\x1b[H\x1b[2Jtasks: 1\x1b[H\x1b[2Jtasks: 2');
+    await tick();
+    const replay = await live.replayFor(undefined);
+    expect(replay.screen).toContain('\x1b[?1049h');
+    expect(replay.screen).toContain('tasks: 2');
+    expect(replay.screen).not.toContain('tasks: 1');
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { Shell } from '../sandbox/driver.ts';
 import { OutputRing } from './output-ring.ts';
+import { ScreenState } from './screen-state.ts';
 
 /** Where a shell's output goes while a socket is attached. */
 export interface ShellSink {
@@ -21,6 +22,16 @@ export interface ShellOwner {
 /** Output kept per shell for replay. */
 export const replayBytes = 256 * 1024;
 
+/** What a page attaching to a shell gets first: the output it missed, or the screen afresh. */
+export interface Replay {
+  /** Output from `offset` on, sent as terminal bytes. */
+  data: Buffer;
+  offset: number;
+  /** Clear the page's screen first, and draw `screen` (the screen as the server keeps it). */
+  reset: boolean;
+  screen?: string;
+}
+
 export class LiveShell {
   readonly id: string;
   readonly shell: Shell;
@@ -29,26 +40,36 @@ export class LiveShell {
   #sink: ShellSink | undefined;
   #running = true;
   #graceTimer: NodeJS.Timeout | undefined;
+  readonly #screen: ScreenState;
 
   /**
    * `id`: the id the shell was opened with (the node holds it under that id). `offset`: how
    * much output came before (a held shell taken over after a server restart continues where
    * the page is).
    */
-  constructor(shell: Shell, owner: ShellOwner, id: string, offset = 0) {
+  constructor(shell: Shell, owner: ShellOwner, id: string, size: { cols: number; rows: number }, offset = 0) {
     this.id = id;
     this.shell = shell;
     this.owner = owner;
     this.ring = new OutputRing(replayBytes, offset);
+    this.#screen = new ScreenState(size.cols, size.rows, () => this.ring.replay().data);
     shell.stream.on('data', (chunk: Buffer) => {
       this.ring.push(chunk);
+      this.#screen.push(chunk);
       this.#sink?.output(chunk);
     });
     void shell.exited.then((code) => {
       this.#running = false;
       clearTimeout(this.#graceTimer);
+      this.#screen.dispose();
       this.#sink?.exited(code);
     });
+  }
+
+  /** Resizes the shell's terminal, and the screen kept for a reload with it. */
+  async resize(cols: number, rows: number): Promise<void> {
+    this.#screen.resize(cols, rows);
+    await this.shell.resize(cols, rows);
   }
 
   get running(): boolean {
@@ -77,17 +98,21 @@ export class LiveShell {
 
   /**
    * What a page that has `offset` bytes of this shell's output is missing: exactly the rest,
-   * or, when that is no longer kept (or the page has nothing), the recent screen afresh.
+   * or, when that is no longer kept (or the page has nothing: a reload), the screen as it is,
+   * with the lines above it. Call it while the shell's output is paused.
    */
-  replayFor(offset: number | undefined): { data: Buffer; offset: number; reset: boolean } {
-    const missed = offset === undefined ? undefined : this.ring.since(offset);
+  async replayFor(offset: number | undefined): Promise<Replay> {
+    const missed = offset === undefined || offset === 0 ? undefined : this.ring.since(offset);
     if (missed && offset !== undefined) return { data: missed, offset, reset: false };
-    return { ...this.ring.replay(), reset: true };
+    const end = this.ring.end;
+    const screen = await this.#screen.snapshot();
+    return { data: Buffer.alloc(0), offset: end, reset: true, screen: screen.toString('utf8') };
   }
 
   async close(): Promise<void> {
     clearTimeout(this.#graceTimer);
     this.#sink = undefined;
+    this.#screen.dispose();
     await this.shell.close();
   }
 }

@@ -166,8 +166,9 @@ export function startLessonPage(): void {
         tab.view.notice(strings.status.exited);
         break;
       case 'shell':
-        // A replay that starts afresh: clear the screen first (RIS, in the output's own order).
-        if (message.reset) tab.view.write('\x1bc');
+        // A screen that starts afresh: clear it (RIS), then draw the screen the server kept, in
+        // the output's own order (the binary frames that follow come after it).
+        if (message.reset) tab.view.write(`\x1bc${message.screen ?? ''}`);
         break;
       case 'pong':
         break;

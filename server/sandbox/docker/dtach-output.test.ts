@@ -34,4 +34,20 @@ describe('DtachOutput', () => {
     const screen = 'top\x1b[999H\r\nlast line\r\n';
     expect(await filtered('$ ', screen)).toBe(`$ ${screen}`);
   });
+
+  it('says when the client is attached: at its first bytes, or at the end', async () => {
+    const filter = new DtachOutput();
+    let attached = false;
+    void filter.attached.then(() => (attached = true));
+    filter.on('data', () => undefined);
+    filter.write(Buffer.from('\x1b['));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(attached).toBe(false);
+    filter.write(Buffer.from('H\x1b[J$ '));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(attached).toBe(true);
+    const ended = new DtachOutput();
+    ended.end();
+    await ended.attached;
+  });
 });

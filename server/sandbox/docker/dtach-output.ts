@@ -14,6 +14,15 @@ const farewellStart = Buffer.from('\x1b[999H', 'latin1');
 export class DtachOutput extends Transform {
   /** The first bytes, while they may still be the start of the screen clear. */
   #head: Buffer | undefined = Buffer.alloc(0);
+  #attach: () => void = () => undefined;
+  /**
+   * Resolves once the client is attached: its first bytes (the screen clear, written after it
+   * set its terminal raw) have come, or the stream ended. Input sent before that would meet a
+   * terminal still in cooked mode, where Ctrl-C is a signal to the client, not a byte.
+   */
+  readonly attached = new Promise<void>((resolve) => {
+    this.#attach = resolve;
+  });
   /** After the farewell only the client's terminal reset follows. */
   #done = false;
 
@@ -31,6 +40,7 @@ export class DtachOutput extends Transform {
         data = data.subarray(clearScreen.length);
       }
       this.#head = undefined;
+      this.#attach();
     }
     if (data.includes(farewellStart)) {
       const text = data.toString('latin1');
@@ -44,6 +54,12 @@ export class DtachOutput extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    this.#attach();
     callback(null, this.#head && this.#head.length > 0 ? this.#head : undefined);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#attach();
+    callback(error);
   }
 }

@@ -90,6 +90,8 @@ export async function runInNode(
 
 /** Holds learners' shells in the node (images/sandbox/shell.sh); its commands take a shell id. */
 const shellHolder = '/usr/local/lib/slipway/shell';
+/** Longest wait for the dtach client to attach before the shell is handed over anyway. */
+const attachTimeoutMs = 10_000;
 const shellIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function holderCommand(command: 'open' | 'attach' | 'held' | 'close', id: string): string {
@@ -140,6 +142,10 @@ export async function openShellInNode(
     });
   };
   await resize(options.cols, options.rows);
+  // The terminal is the learner's once the dtach client has made it raw.
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([output.attached, new Promise((resolve) => (waited = setTimeout(resolve, attachTimeoutMs)))]);
+  clearTimeout(waited);
   const exited = new Promise<number | null>((resolve) => {
     let done = false;
     const finish = () => {
