@@ -5,6 +5,7 @@
  */
 import type { ErrorCode, ServerMessage, StepResult } from '../../protocol/terminal.ts';
 import { TerminalConnection } from './terminal-connection.ts';
+import { wireKeyBar } from './key-bar.ts';
 import { createTerminalView, type TerminalView } from './terminal-view.ts';
 
 type Phase = 'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited';
@@ -23,6 +24,9 @@ interface Strings {
   setupFailed: string;
   copy: string;
   copied: string;
+  interrupt: string;
+  interruptTitle: string;
+  stillRunning: string;
 }
 
 declare global {
@@ -41,7 +45,14 @@ interface Tab {
   status: { text: string; kind: 'info' | 'error' };
   ready: boolean;
   started: boolean;
+  /** A command was sent (Enter) and its prompt has not come back yet. */
+  busy: boolean;
+  /** Called at the next prompt. */
+  onPrompt: (() => void)[];
 }
+
+/** How long a Run click waits for a command that is just finishing before it says so. */
+const runWaitMs = 1500;
 
 function setStatus(element: HTMLElement, text: string, kind: 'info' | 'error'): void {
   element.textContent = text;
@@ -112,7 +123,7 @@ export function startLessonPage(): void {
     type.dataset.typeSolution = stepId;
     type.addEventListener('click', () => {
       const tab = show(node);
-      for (const command of commands) tab.connection.input(`${command}\r`);
+      for (const command of commands) send(tab, `${command}\r`);
       tab.view.focus();
     });
     box.append(pre, type);
@@ -166,6 +177,8 @@ export function startLessonPage(): void {
         tab.view.notice(strings.status.exited);
         break;
       case 'shell':
+        // What runs in a shell taken back is not known; its next prompt will tell.
+        tab.busy = false;
         // A screen that starts afresh: clear it (RIS), then draw the screen the server kept, in
         // the output's own order (the binary frames that follow come after it).
         if (message.reset) tab.view.write(`\x1bc${message.screen ?? ''}`);
@@ -194,8 +207,14 @@ export function startLessonPage(): void {
       status: { text: strings.status.connecting, kind: 'info' },
       ready: false,
       started: false,
+      busy: false,
+      onPrompt: [],
       connection: undefined as unknown as TerminalConnection,
     };
+    view.onPrompt(() => {
+      tab.busy = false;
+      for (const listener of tab.onPrompt.splice(0)) listener();
+    });
     tab.connection = new TerminalConnection(lesson, node, () => ({ cols: view.cols, rows: view.rows }), {
       output: (data, parsed) => view.write(data, parsed),
       message: (message) => onMessage(tab, message),
@@ -212,15 +231,46 @@ export function startLessonPage(): void {
         if (tab === active) refreshStatus();
       },
     });
-    view.onInput((data) => {
+    view.onInput((typed) => {
+      const data = keyBar.transform(typed);
       if (tab.connection.shellExited) {
         if (data === '\r') tab.connection.connect();
         return;
       }
-      tab.connection.input(data);
+      send(tab, data);
     });
     view.onResize((cols, rows) => tab.connection.send({ type: 'resize', cols, rows }));
     return tab;
+  };
+
+  /** Sends input to a tab's shell; an Enter starts a command, which ends at the next prompt. */
+  const send = (tab: Tab, data: string) => {
+    if (data.includes('\r')) tab.busy = true;
+    tab.connection.input(data);
+  };
+
+  /**
+   * Types a command into a tab's shell, unless a command is still running there (it would go
+   * to that program, not to the shell): then waits a moment for the prompt, and if none comes,
+   * says so and types nothing.
+   */
+  const runIn = async (tab: Tab, command: string) => {
+    if (tab.busy) {
+      const prompted = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), runWaitMs);
+        tab.onPrompt.push(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (!prompted) {
+        tab.status = { text: strings.stillRunning.replace('{node}', tab.node), kind: 'error' };
+        if (tab === active) refreshStatus();
+        return;
+      }
+    }
+    send(tab, `${command}\r`);
+    tab.view.focus();
   };
 
   /** Shows a node's tab, connecting it the first time. */
@@ -242,6 +292,16 @@ export function startLessonPage(): void {
     tab.view.focus();
     return tab;
   };
+
+  const keyBar = wireKeyBar(
+    root.querySelector<HTMLElement>('[data-key-bar]'),
+    (data) => active && !active.connection.shellExited && send(active, data),
+    () => active?.view.focus(),
+  );
+  root.querySelector<HTMLInputElement>('[data-screen-reader]')?.addEventListener('change', (event) => {
+    const on = (event.target as HTMLInputElement).checked;
+    for (const tab of tabs.values()) tab.view.setScreenReader(on);
+  });
 
   for (const screen of root.querySelectorAll<HTMLElement>('[data-terminal-screen]')) {
     const tab = createTab(screen);
@@ -273,14 +333,41 @@ export function startLessonPage(): void {
     button.textContent = node && tabs.size > 1 ? `▶ ${strings.run} · ${node}` : `▶ ${strings.run}`;
     button.title = strings.runTitle;
     button.addEventListener('click', () => {
+      showPane('terminal');
       const tab = node && tabs.has(node) ? show(node) : active!;
-      tab.connection.input(`${command}\r`);
+      void runIn(tab, command);
+    });
+    const interrupt = document.createElement('button');
+    interrupt.type = 'button';
+    interrupt.className = 'interrupt-command';
+    interrupt.textContent = strings.interrupt;
+    interrupt.title = strings.interruptTitle;
+    interrupt.addEventListener('click', () => {
+      const tab = node && tabs.has(node) ? show(node) : active!;
+      tab.connection.input('\x03');
       tab.view.focus();
     });
-    block.append(button);
+    const actions = document.createElement('div');
+    actions.className = 'command-actions';
+    actions.append(interrupt, button);
+    block.append(actions);
+  }
+  for (const paneTab of document.querySelectorAll<HTMLButtonElement>('[data-pane-tab]')) {
+    paneTab.addEventListener('click', () => showPane(paneTab.dataset.paneTab === 'terminal' ? 'terminal' : 'lesson'));
   }
   addCopyButtons(strings);
   show([...tabs.keys()][0]!);
+}
+
+/**
+ * On a small screen the lesson and the terminal are two tabs (the page's CSS shows the pane
+ * named by data-pane); on a wide one both show and this changes nothing visible.
+ */
+function showPane(pane: 'lesson' | 'terminal'): void {
+  const layout = document.querySelector<HTMLElement>('[data-lesson-layout]');
+  if (!layout || layout.dataset.pane === pane) return;
+  layout.dataset.pane = pane;
+  for (const tab of document.querySelectorAll<HTMLElement>('[data-pane-tab]')) tab.setAttribute('aria-selected', String(tab.dataset.paneTab === pane));
 }
 
 /** A Copy button on every code block of the lesson text (commands, files, sample output). */

@@ -21,6 +21,61 @@ export interface TerminalView {
   focus(): void;
   /** The visible screen and scrollback as plain text, one line per row. */
   text(): string;
+  /** The shell's prompt marks (OSC 133): 'prompt' when a prompt is shown. */
+  onPrompt(listener: () => void): void;
+  /** xterm's screen-reader mode: the output goes to a live region that screen readers read. */
+  setScreenReader(on: boolean): void;
+}
+
+/** Copies to the clipboard; false where the page may not (plain http on a LAN address). */
+async function writeClipboard(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Copy and paste the ways people try them: select to copy, Ctrl+Shift+C and Ctrl+Shift+V
+ * (Cmd+C and Cmd+V on macOS are the browser's own, and xterm handles them), and a right click
+ * that pastes. A paste goes through xterm's paste(), so bash gets it as a bracketed paste and
+ * runs nothing before the learner presses Enter.
+ */
+function wireClipboard(terminal: Terminal, host: HTMLElement): void {
+  const paste = async () => {
+    try {
+      const text = await navigator.clipboard.readText();
+      if (text) terminal.paste(text);
+    } catch {
+      // No clipboard access: the browser's own paste (Ctrl+Shift+V, Shift+Insert) still works.
+    }
+  };
+  terminal.onSelectionChange(() => {
+    const selected = terminal.getSelection();
+    if (selected) void writeClipboard(selected);
+  });
+  terminal.attachCustomKeyEventHandler((event) => {
+    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey || event.altKey || event.metaKey) return true;
+    const key = event.key.toLowerCase();
+    if (key === 'c') {
+      const selected = terminal.getSelection();
+      if (selected) void writeClipboard(selected);
+      event.preventDefault();
+      return false;
+    }
+    if (key === 'v') {
+      // Left to the browser, whose paste event xterm handles (as a bracketed paste).
+      return false;
+    }
+    return true;
+  });
+  host.addEventListener('contextmenu', (event) => {
+    if (!navigator.clipboard?.readText) return;
+    event.preventDefault();
+    void paste();
+  });
 }
 
 export function createTerminalView(host: HTMLElement): TerminalView {
@@ -51,6 +106,13 @@ export function createTerminalView(host: HTMLElement): TerminalView {
   };
   fit();
   new ResizeObserver(() => fit()).observe(host);
+  wireClipboard(terminal, host);
+  const promptListeners: (() => void)[] = [];
+  // bash marks each prompt with OSC 133;A (images/sandbox/bashrc); the marks draw nothing.
+  terminal.parser.registerOscHandler(133, (data) => {
+    if (data === 'A') for (const listener of promptListeners) listener();
+    return true;
+  });
   return {
     get cols() {
       return terminal.cols;
@@ -69,6 +131,10 @@ export function createTerminalView(host: HTMLElement): TerminalView {
       const lines: string[] = [];
       for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
       return lines.join('\n');
+    },
+    onPrompt: (listener) => void promptListeners.push(listener),
+    setScreenReader: (on) => {
+      terminal.options.screenReaderMode = on;
     },
   };
 }
