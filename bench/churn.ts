@@ -149,11 +149,11 @@ function tables(): Table[] {
 // Cycles
 
 /** One learner's sandbox: started until its engine answers, what it got noted, then stopped. */
-async function cycle(slipway: Slipway, run: BenchRun, trace: RunTrace): Promise<void> {
+async function cycle(slipway: Slipway, bench: BenchRun, trace: RunTrace): Promise<void> {
   const driver = slipway.runtime.driver;
   const sessionId = randomBytes(6).toString('hex');
   trace.sessionIds.add(sessionId);
-  run.active.add(sessionId);
+  bench.active.add(sessionId);
   try {
     const start = await timed(() => driver.start({ sessionId, learnerId: `bench-${sessionId}`, nodes: [node] }, () => undefined));
     results.startMs.push(start.ms);
@@ -170,14 +170,14 @@ async function cycle(slipway: Slipway, run: BenchRun, trace: RunTrace): Promise<
     results.stopMs.push(stop.ms);
   } finally {
     // A failed start or stop leaves what it leaves: the checks afterwards are to find it.
-    run.active.delete(sessionId);
+    bench.active.delete(sessionId);
   }
 }
 
-async function body(run: BenchRun, options: Options): Promise<void> {
-  const { slipway, interrupts } = run;
+async function body(bench: BenchRun, options: Options): Promise<void> {
+  const { slipway, interrupts } = bench;
   results.options = options;
-  console.log(`Slipway is up (start-up took ${Math.round(run.startupMs)} ms). ${options.cycles} cycle(s), ${options.concurrency} at a time.`);
+  console.log(`Slipway is up (start-up took ${Math.round(bench.startupMs)} ms). ${options.cycles} cycle(s), ${options.concurrency} at a time.`);
   const dataRoot = ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir;
   const trace: RunTrace = { instance, pool, sessionIds: new Set(), subnets: new Set(), slots: new Set() };
 
@@ -189,7 +189,7 @@ async function body(run: BenchRun, options: Options): Promise<void> {
     while (next < options.cycles && !interrupts.interrupted && results.failures.length < maxFailures) {
       next += 1;
       try {
-        await cycle(slipway, run, trace);
+        await cycle(slipway, bench, trace);
         results.done += 1;
       } catch (error) {
         const cause = (error as Error).cause instanceof Error ? ` (${((error as Error).cause as Error).message})` : '';

@@ -142,7 +142,7 @@ function markdownLines(table: Table): string[] {
 }
 
 /** Prints the tables as plain text, then again as Markdown, each block with the machine line. */
-export function printTables(machine: string, tables: Table[]): void {
+function printTables(machine: string, tables: Table[]): void {
   const shown = tables.filter((table) => table.rows.length > 0);
   if (shown.length === 0) return;
   console.log('');
@@ -168,7 +168,7 @@ export function printTables(machine: string, tables: Table[]): void {
   console.log(`_${machine}_`);
 }
 
-export async function machineInfo(slipway: Slipway | undefined): Promise<string> {
+async function machineInfo(slipway: Slipway | undefined): Promise<string> {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
   const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
   let engine = 'unknown';
@@ -185,7 +185,7 @@ export async function machineInfo(slipway: Slipway | undefined): Promise<string>
 // Slipway and the engine objects of the bench instance
 
 /** Starts Slipway in-process as instance `bench` on 127.0.0.1 with a free port, logging warnings only; `env` adds settings. */
-export async function startBenchSlipway(env: Record<string, string> = {}): Promise<{ slipway: Slipway; ms: number }> {
+async function startBenchSlipway(env: Record<string, string> = {}): Promise<{ slipway: Slipway; ms: number }> {
   console.log(`Starting Slipway (instance '${instance}'); the first time on a machine this builds the images (about a minute)…`);
   const log = createLogger('warn');
   const config = loadConfig({
@@ -212,7 +212,7 @@ export function loopbackUrl(slipway: Slipway): URL {
   return base;
 }
 
-export async function leftoverSandboxObjects(docker: Docker): Promise<string[]> {
+async function leftoverSandboxObjects(docker: Docker): Promise<string[]> {
   const filters = labelFilter(instance, { 'org.slipway.role': 'sandbox' });
   const [containers, networks, volumes] = await Promise.all([
     docker.listContainers({ all: true, filters }),
@@ -238,7 +238,7 @@ export async function stopAllSandboxes(slipway: Slipway): Promise<void> {
  * labelled with the instance, the mirror with its network and volume, and the package caches. Returns the
  * problems met, including any sandbox container, network or volume still there afterwards.
  */
-export async function removeBenchObjects(slipway: Slipway, active: Iterable<string>): Promise<string[]> {
+async function removeBenchObjects(slipway: Slipway, active: Iterable<string>): Promise<string[]> {
   const problems: string[] = [];
   await Promise.all([...active].map((sessionId) => slipway.runtime.driver.stop(sessionId).catch(() => undefined)));
   await slipway.stop().catch((error: unknown) => problems.push(`stopping Slipway failed: ${(error as Error).message}`));
@@ -267,7 +267,7 @@ export interface Interrupts {
  * (closes the browser or the socket), the engine call in flight finishes, and main cleans up
  * as after a failure. A second Ctrl-C exits at once without cleaning up.
  */
-export function handleInterrupts(onInterrupt: () => void = () => undefined): Interrupts {
+function handleInterrupts(onInterrupt: () => void = () => undefined): Interrupts {
   let interrupted = false;
   const wakers = new Set<() => void>();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -397,7 +397,7 @@ export function runBench<Options>(bench: Bench<Options>): void {
  * The end of a benchmark run: the machine line, cleanup, then the tables, including those
  * measured before a failure or Ctrl-C.
  */
-export async function finishRun(
+async function finishRun(
   slipway: Slipway | undefined,
   cleanup: () => Promise<void>,
   shown: () => Table[],
@@ -414,14 +414,14 @@ export async function finishRun(
 }
 
 /** One sentence on stderr; a stack excerpt only for errors that are not the benchmark's own. */
-export function reportFailure(error: unknown): void {
+function reportFailure(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`Benchmark failed: ${message}`);
   if (!(error instanceof BenchError) && error instanceof Error && error.stack) console.error(error.stack.split('\n').slice(1, 6).join('\n'));
 }
 
 /** Runs main and exits with its code; anything main lets escape is reported in one sentence. */
-export function runMain(main: () => Promise<number>): void {
+function runMain(main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),
     (error: unknown) => {
