@@ -36,6 +36,8 @@ export interface Figures {
   rss: number;
   /** process.getActiveResourcesInfo(): sockets, timers and the like this process holds open. */
   activeResources: number;
+  /** Volumes no container uses, labelled or not (an anonymous volume has no label to find it by). */
+  danglingVolumes: number;
   /** Node-user slots held on the engine by any instance (node-users.ts). */
   slotsHeld: number;
   /** Host network interfaces named veth* (every container's, whoever made it). */
@@ -57,12 +59,13 @@ async function dockerdRss(): Promise<number | undefined> {
 export async function readFigures(docker: Docker, dataRoot: string | undefined): Promise<Figures> {
   collectGarbage();
   const memory = process.memoryUsage();
-  const [info, disk, dockerd, slotHolders, interfaces] = await Promise.all([
+  const [info, disk, dockerd, slotHolders, interfaces, dangling] = await Promise.all([
     docker.info() as Promise<{ Containers: number; NGoroutines?: number; NFd?: number; NEventsListener?: number }>,
     dataRoot ? statfs(dataRoot).catch(() => undefined) : undefined,
     dockerdRss(),
     docker.listContainers({ all: true, filters: { label: [labelKeys.uidSlot] } }),
     readdir('/sys/class/net').catch(() => [] as string[]),
+    docker.listVolumes({ filters: { dangling: ['true'] } } as object),
   ]);
   return {
     freeDisk: disk ? disk.bavail * disk.bsize : undefined,
@@ -74,6 +77,7 @@ export async function readFigures(docker: Docker, dataRoot: string | undefined):
     heapUsed: memory.heapUsed,
     rss: memory.rss,
     activeResources: process.getActiveResourcesInfo().length,
+    danglingVolumes: dangling.Volumes?.length ?? 0,
     slotsHeld: slotHolders.length,
     veths: interfaces.filter((name) => name.startsWith('veth')).length,
   };

@@ -127,6 +127,7 @@ function tables(): Table[] {
         row('engine: open files (/info NFd)', (f) => f.engineFds, count),
         row('engine: event listeners (/info)', (f) => f.engineEventListeners, count),
         row('dockerd RSS (MiB)', (f) => f.dockerdRss, m),
+        row('volumes no container uses (all, labelled or not)', (f) => f.danglingVolumes, count),
         row('node-user slots held (all instances)', (f) => f.slotsHeld, count),
         row('host veth interfaces (all)', (f) => f.veths, count),
         row('server heap used after GC (MiB)', (f) => f.heapUsed, m),
