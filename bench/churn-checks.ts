@@ -4,7 +4,10 @@
  * and the server process that a leak would make grow. Everything here is cheap to read: a few
  * engine list calls, `/info`, and files under /proc and /sys.
  */
-import { readdir, readFile, statfs } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, readdir, readFile, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Docker } from '../server/sandbox/docker/engine.ts';
@@ -22,8 +25,12 @@ const collectGarbage = vm.runInNewContext('gc') as () => void;
 // Figures compared before and after
 
 export interface Figures {
-  /** Available bytes on the filesystem of the engine's data directory. */
+  /** Available bytes on the filesystem of the engine's data directory (shared with everything else on it). */
   freeDisk: number | undefined;
+  /** Bytes under the engine's data directory (`du`): images, layers, containers, volumes of everyone on the engine. */
+  engineData: number | undefined;
+  /** Size of the engine's network store (network/files/local-kv.db), which keeps every network's state. */
+  networkStore: number | undefined;
   /** From the engine's /info: every container on the engine, whoever made it. */
   engineContainers: number;
   engineGoroutines: number | undefined;
@@ -56,12 +63,23 @@ async function dockerdRss(): Promise<number | undefined> {
   return undefined;
 }
 
+async function diskUsage(directory: string): Promise<number | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('du', ['-sxk', directory]);
+    return Number(stdout.split('\t')[0]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function readFigures(docker: Docker, dataRoot: string | undefined): Promise<Figures> {
   collectGarbage();
   const memory = process.memoryUsage();
-  const [info, disk, dockerd, slotHolders, interfaces, dangling] = await Promise.all([
+  const [info, disk, used, store, dockerd, slotHolders, interfaces, dangling] = await Promise.all([
     docker.info() as Promise<{ Containers: number; NGoroutines?: number; NFd?: number; NEventsListener?: number }>,
     dataRoot ? statfs(dataRoot).catch(() => undefined) : undefined,
+    dataRoot ? diskUsage(dataRoot) : undefined,
+    dataRoot ? stat(path.join(dataRoot, 'network', 'files', 'local-kv.db')).catch(() => undefined) : undefined,
     dockerdRss(),
     docker.listContainers({ all: true, filters: { label: [labelKeys.uidSlot] } }),
     readdir('/sys/class/net').catch(() => [] as string[]),
@@ -69,6 +87,8 @@ export async function readFigures(docker: Docker, dataRoot: string | undefined):
   ]);
   return {
     freeDisk: disk ? disk.bavail * disk.bsize : undefined,
+    engineData: used,
+    networkStore: store?.size,
     engineContainers: info.Containers,
     engineGoroutines: info.NGoroutines,
     engineFds: info.NFd,
@@ -96,6 +116,8 @@ export interface RunTrace {
   subnets: Set<string>;
   /** The node-user slots the nodes ran in. */
   slots: Set<number>;
+  /** Where the engine kept the run's containers, their layers and volumes (when its data directory is visible here). */
+  files: Set<string>;
 }
 
 export interface Leftover {
@@ -133,9 +155,10 @@ export async function findLeftovers(docker: Docker, trace: RunTrace): Promise<Le
     { what: 'node volumes', found: (volumes.Volumes ?? []).map((info) => info.Name) },
     { what: 'node-user slots held', found: slotted.map((info) => `${info.Labels[labelKeys.uidSlot]} (${info.Names[0]?.replace(/^\//, '')})`) },
     { what: `networks on subnets of the pool ${trace.pool}`, found: inPool },
-    { what: 'subnets the engine will not give out again', found: await unreusableSubnets(docker, trace) },
-    { what: "host processes running as the run's node users", found: await processesOfSlots(docker, trace.slots) },
-    { what: "host bridges of the run's sessions", found: await bridgesOfSessions(trace.sessionIds) },
+    { what: `subnets the engine will not give out again (of the ${trace.subnets.size} used)`, found: await unreusableSubnets(docker, trace) },
+    { what: `host processes running as the run's node users (${trace.slots.size} slots used)`, found: await processesOfSlots(docker, trace.slots) },
+    { what: `host bridges of the run's sessions (of ${trace.sessionIds.size})`, found: await bridgesOfSessions(trace.sessionIds) },
+    { what: `the run's container, layer and volume directories in the engine's data (of ${trace.files.size})`, found: await existing(trace.files) },
   ];
 }
 
@@ -177,4 +200,12 @@ async function bridgesOfSessions(sessionIds: Set<string>): Promise<string[]> {
   const names = new Set([...sessionIds].map((id) => `${bridgePrefix}${id.slice(0, 12)}`));
   const interfaces = await readdir('/sys/class/net').catch(() => [] as string[]);
   return interfaces.filter((name) => names.has(name));
+}
+
+async function existing(paths: Set<string>): Promise<string[]> {
+  const found: string[] = [];
+  for (const file of paths) {
+    if (await access(file).then(() => true, () => false)) found.push(file);
+  }
+  return found;
 }

@@ -12,6 +12,7 @@
  */
 import { docker } from '../tests/support/engine.ts';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Slipway } from '../server/main.ts';
 import { labelKeys, objectName } from '../server/sandbox/docker/labels.ts';
@@ -25,7 +26,7 @@ const pool = '10.219.0.0/20';
 const sampleEvery = 100;
 /** The run stops after this many failed cycles (a failed start is removed by the driver itself). */
 const maxFailures = 10;
-/** Free disk may differ by this much before and after (other work on the host writes too). */
+/** The engine's data directory may grow this much before and after (others on the engine build and run too). */
 const diskMarginBytes = 512 * 2 ** 20;
 
 interface Options {
@@ -121,7 +122,9 @@ function tables(): Table[] {
       note: 'The engine and the host are shared: their figures include other work running on them.',
       header: ['figure', 'before', 'after', 'change'],
       rows: [
-        row('host free disk, engine data (MiB)', (f) => f.freeDisk, m),
+        row("host free disk, engine's filesystem (MiB)", (f) => f.freeDisk, m),
+        row("engine's data directory, du (MiB)", (f) => f.engineData, m),
+        row('engine network store, local-kv.db (KiB)', (f) => f.networkStore, (bytes) => (bytes / 1024).toFixed(0)),
         row('engine: containers (all, /info)', (f) => f.engineContainers, count),
         row('engine: goroutines (/info NGoroutines)', (f) => f.engineGoroutines, count),
         row('engine: open files (/info NFd)', (f) => f.engineFds, count),
@@ -150,7 +153,7 @@ function tables(): Table[] {
 // Cycles
 
 /** One learner's sandbox: started until its engine answers, what it got noted, then stopped. */
-async function cycle(slipway: Slipway, bench: BenchRun, trace: RunTrace): Promise<void> {
+async function cycle(slipway: Slipway, bench: BenchRun, trace: RunTrace, dataRoot: string | undefined): Promise<void> {
   const driver = slipway.runtime.driver;
   const sessionId = randomBytes(6).toString('hex');
   trace.sessionIds.add(sessionId);
@@ -167,6 +170,13 @@ async function cycle(slipway: Slipway, bench: BenchRun, trace: RunTrace): Promis
     if (subnet) trace.subnets.add(subnet);
     const slot = Number(container.Config.Labels[labelKeys.uidSlot]);
     if (Number.isInteger(slot)) trace.slots.add(slot);
+    if (dataRoot) {
+      trace.files.add(path.join(dataRoot, 'containers', container.Id));
+      // overlay2: <root>/overlay2/<layer>/diff, and the <layer>-init layer beside it.
+      const upper = (container.GraphDriver?.Data as { UpperDir?: string } | undefined)?.UpperDir;
+      if (upper) trace.files.add(path.dirname(upper)).add(`${path.dirname(upper)}-init`);
+      for (const mount of container.Mounts) if (mount.Type === 'volume' && mount.Name) trace.files.add(path.join(dataRoot, 'volumes', mount.Name));
+    }
     const stop = await timed(() => driver.stop(sessionId));
     results.stopMs.push(stop.ms);
   } finally {
@@ -180,7 +190,7 @@ async function body(bench: BenchRun, options: Options): Promise<void> {
   results.options = options;
   console.log(`Slipway is up (start-up took ${Math.round(bench.startupMs)} ms). ${options.cycles} cycle(s), ${options.concurrency} at a time.`);
   const dataRoot = ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir;
-  const trace: RunTrace = { instance, pool, sessionIds: new Set(), subnets: new Set(), slots: new Set() };
+  const trace: RunTrace = { instance, pool, sessionIds: new Set(), subnets: new Set(), slots: new Set(), files: new Set() };
 
   results.before = await readFigures(docker, dataRoot);
   results.samples.push({ cycles: 0, heapUsed: results.before.heapUsed, goroutines: results.before.engineGoroutines });
@@ -190,7 +200,7 @@ async function body(bench: BenchRun, options: Options): Promise<void> {
     while (next < options.cycles && !interrupts.interrupted && results.failures.length < maxFailures) {
       next += 1;
       try {
-        await cycle(slipway, bench, trace);
+        await cycle(slipway, bench, trace, dataRoot);
         results.done += 1;
       } catch (error) {
         const cause = (error as Error).cause instanceof Error ? ` (${((error as Error).cause as Error).message})` : '';
@@ -214,11 +224,11 @@ async function body(bench: BenchRun, options: Options): Promise<void> {
   process.stdout.write('Looking for anything left behind… ');
   results.after = await readFigures(docker, dataRoot);
   results.leftovers = await findLeftovers(docker, trace);
-  const { freeDisk: diskBefore } = results.before;
-  const { freeDisk: diskAfter } = results.after;
-  if (diskBefore !== undefined && diskAfter !== undefined) {
-    const lost = diskBefore - diskAfter;
-    results.leftovers.push({ what: `host free disk lost beyond ${mib(diskMarginBytes)} MiB`, found: lost > diskMarginBytes ? [`${mib(lost).toFixed(0)} MiB`] : [] });
+  const { engineData: usedBefore } = results.before;
+  const { engineData: usedAfter } = results.after;
+  if (usedBefore !== undefined && usedAfter !== undefined) {
+    const grown = usedAfter - usedBefore;
+    results.leftovers.push({ what: `engine data grown beyond ${mib(diskMarginBytes)} MiB`, found: grown > diskMarginBytes ? [`${mib(grown).toFixed(0)} MiB`] : [] });
   }
   console.log('done');
 
