@@ -8,28 +8,12 @@
  */
 import { docker } from '../tests/support/engine.ts';
 import { randomBytes } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { launchChromium } from '../tests/support/chromium.ts';
 import { loopbackContext } from '../tests/support/browser.ts';
-import type { Slipway } from '../server/main.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
-import { startBaseline, type Baseline } from './baseline/server.ts';
-import {
-  BenchError,
-  handleInterrupts,
-  instance,
-  loopbackUrl,
-  finishRun,
-  median,
-  parseCountOption,
-  percentile,
-  removeBenchObjects,
-  reportFailure,
-  runMain,
-  sortedCopy,
-  startBenchSlipway,
-  type Table,
-} from './support.ts';
+import { startBaseline } from './baseline/server.ts';
+import { BenchError, instance, loopbackUrl, median, parseCountOption, percentile, runBench, sortedCopy, type BenchRun, type Table } from './support.ts';
 
 const lessonPath = 'en/hello-world/';
 const prompt = 'root@node1';
@@ -267,116 +251,87 @@ function tables(subjects: Subject[]): Table[] {
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  const runs = parseRuns(process.argv.slice(2));
-  let slipway: Slipway | undefined;
-  let browser: Browser | undefined;
-  let baseline: Baseline | undefined;
-  const active = new Set<string>();
-  const subjects: Subject[] = [];
-  let failed = false;
+const subjects: Subject[] = [];
 
-  const cleanup = async (): Promise<void> => {
-    const problems: string[] = [];
-    await browser?.close().catch((error: unknown) => problems.push(`closing Chromium failed: ${(error as Error).message}`));
-    await baseline?.close().catch((error: unknown) => problems.push(`closing the baseline server failed: ${(error as Error).message}`));
-    if (slipway) problems.push(...(await removeBenchObjects(slipway, active)));
-    if (problems.length > 0) {
-      failed = true;
-      for (const problem of problems) console.error(`Cleanup: ${problem}`);
-    }
-  };
-
-  // Ctrl-C: closing the browser ends any page wait at once.
-  const interrupts = handleInterrupts(() => void browser?.close().catch(() => undefined));
+async function body(bench: BenchRun, runs: number): Promise<void> {
+  const { slipway, interrupts } = bench;
   const checkpoint = interrupts.checkpoint;
+  const base = loopbackUrl(slipway);
+  console.log(`Slipway is up at ${slipway.url} (start-up took ${Math.round(bench.startupMs)} ms). ${keystrokes} keystrokes and ${runs} output run(s) per page.`);
 
-  try {
-    const started = await startBenchSlipway();
-    slipway = started.slipway;
-    checkpoint();
-    const base = loopbackUrl(slipway);
-    console.log(`Slipway is up at ${slipway.url} (start-up took ${Math.round(started.ms)} ms). ${keystrokes} keystrokes and ${runs} output run(s) per page.`);
+  // The baseline's node: the same image, started through the same driver.
+  process.stdout.write('Starting the baseline sandbox and server… ');
+  const sessionId = randomBytes(6).toString('hex');
+  bench.active.add(sessionId);
+  await slipway.runtime.driver.start({ sessionId, learnerId: `bench-${sessionId}`, nodes: ['node1'] }, () => undefined);
+  checkpoint();
+  const baseline = await startBaseline(docker.getContainer(objectName(instance, sessionId, 'node1')));
+  bench.closeAtEnd('the baseline server', () => baseline.close());
+  console.log(baseline.url);
 
-    // The baseline's node: the same image, started through the same driver.
-    process.stdout.write('Starting the baseline sandbox and server… ');
-    const sessionId = randomBytes(6).toString('hex');
-    active.add(sessionId);
-    await slipway.runtime.driver.start({ sessionId, learnerId: `bench-${sessionId}`, nodes: ['node1'] }, () => undefined);
-    checkpoint();
-    baseline = await startBaseline(docker.getContainer(objectName(instance, sessionId, 'node1')));
-    console.log(baseline.url);
+  const browser = await launchChromium({ handleSignals: false });
+  // Ctrl-C: closing the browser ends any page wait at once.
+  bench.closeAtEnd('Chromium', () => browser.close(), { onInterrupt: true });
+  checkpoint();
 
-    browser = await launchChromium({ handleSignals: false });
-    checkpoint();
+  process.stdout.write('Opening the lesson page (new learner, new sandbox)… ');
+  const lessonPage = await (await loopbackContext(browser)).context.newPage();
+  const response = await lessonPage.goto(new URL(lessonPath, base).href);
+  if (!response?.ok()) throw new BenchError(`Opening ${lessonPath} answered HTTP ${response?.status() ?? 'nothing'}.`);
+  await lessonPage.waitForFunction((expected) => window.slipway?.ready === true && window.slipway.terminalText().includes(expected), prompt, {
+    timeout: readyTimeoutMs,
+    polling: 20,
+  });
+  const slipwaySubject: Subject = { name: 'Slipway', hook: 'slipway', page: lessonPage, latencies: [], speeds: [] };
+  await lessonPage.evaluate(installHelpers, slipwaySubject.hook);
+  // The lesson check the server runs on connect, and the first prompt, settle untimed.
+  await waitForIdlePrompt(slipwaySubject, readyTimeoutMs);
+  console.log('ready');
 
-    process.stdout.write('Opening the lesson page (new learner, new sandbox)… ');
-    const lessonPage = await (await loopbackContext(browser)).context.newPage();
-    const response = await lessonPage.goto(new URL(lessonPath, base).href);
-    if (!response?.ok()) throw new BenchError(`Opening ${lessonPath} answered HTTP ${response?.status() ?? 'nothing'}.`);
-    await lessonPage.waitForFunction((expected) => window.slipway?.ready === true && window.slipway.terminalText().includes(expected), prompt, {
-      timeout: readyTimeoutMs,
-      polling: 20,
-    });
-    const slipwaySubject: Subject = { name: 'Slipway', hook: 'slipway', page: lessonPage, latencies: [], speeds: [] };
-    await lessonPage.evaluate(installHelpers, slipwaySubject.hook);
-    // The lesson check the server runs on connect, and the first prompt, settle untimed.
-    await waitForIdlePrompt(slipwaySubject, readyTimeoutMs);
-    console.log('ready');
+  // The baseline's terminal gets the lesson page terminal's size, so xterm draws as much.
+  const host = await lessonPage.evaluate(() => {
+    const screen = document.querySelector<HTMLElement>('[data-terminal-screen]:not([hidden])');
+    const style = screen ? getComputedStyle(screen) : undefined;
+    return { width: parseInt(style?.width ?? '800', 10), height: parseInt(style?.height ?? '480', 10) };
+  });
+  process.stdout.write('Opening the baseline page… ');
+  const baselinePage = await (await loopbackContext(browser)).context.newPage();
+  await baselinePage.goto(`${baseline.url}?width=${host.width}&height=${host.height}`);
+  await baselinePage.waitForFunction((expected) => window.baseline?.ready === true && window.baseline.terminalText().includes(expected), prompt, {
+    timeout: readyTimeoutMs,
+    polling: 20,
+  });
+  const baselineSubject: Subject = { name: 'baseline', hook: 'baseline', page: baselinePage, latencies: [], speeds: [] };
+  await baselinePage.evaluate(installHelpers, baselineSubject.hook);
+  await waitForIdlePrompt(baselineSubject, readyTimeoutMs);
+  console.log('ready');
+  subjects.push(slipwaySubject, baselineSubject);
+  console.log(`Terminals: Slipway ${await terminalSize(lessonPage)}; baseline ${await terminalSize(baselinePage)}.`);
 
-    // The baseline's terminal gets the lesson page terminal's size, so xterm draws as much.
-    const host = await lessonPage.evaluate(() => {
-      const screen = document.querySelector<HTMLElement>('[data-terminal-screen]:not([hidden])');
-      const style = screen ? getComputedStyle(screen) : undefined;
-      return { width: parseInt(style?.width ?? '800', 10), height: parseInt(style?.height ?? '480', 10) };
-    });
-    process.stdout.write('Opening the baseline page… ');
-    const baselinePage = await (await loopbackContext(browser)).context.newPage();
-    await baselinePage.goto(`${baseline.url}?width=${host.width}&height=${host.height}`);
-    await baselinePage.waitForFunction((expected) => window.baseline?.ready === true && window.baseline.terminalText().includes(expected), prompt, {
-      timeout: readyTimeoutMs,
-      polling: 20,
-    });
-    const baselineSubject: Subject = { name: 'baseline', hook: 'baseline', page: baselinePage, latencies: [], speeds: [] };
-    await baselinePage.evaluate(installHelpers, baselineSubject.hook);
-    await waitForIdlePrompt(baselineSubject, readyTimeoutMs);
-    console.log('ready');
-    subjects.push(slipwaySubject, baselineSubject);
-    console.log(`Terminals: Slipway ${await terminalSize(lessonPage)}; baseline ${await terminalSize(baselinePage)}.`);
-
-    process.stdout.write(`Keystroke echo (${keystrokes} keys per page, ${keysPerTurn} at a time)… `);
-    const letters = 'abcdefghijklmnopqrstuvwxyz';
-    for (let turn = 0; turn * keysPerTurn < keystrokes; turn++) {
-      for (const subject of turn % 2 === 0 ? subjects : [...subjects].reverse()) {
-        await subject.page.bringToFront();
-        for (let i = turn * keysPerTurn; i < Math.min(keystrokes, (turn + 1) * keysPerTurn); i++) {
-          checkpoint();
-          subject.latencies.push(await typeOneKey(subject, letters[i % letters.length]!));
-          await interrupts.sleep(pauseBetweenKeystrokesMs);
-        }
-      }
-    }
-    console.log('done');
-
-    for (let run = 1; run <= runs; run++) {
-      for (const subject of run % 2 === 1 ? subjects : [...subjects].reverse()) {
+  process.stdout.write(`Keystroke echo (${keystrokes} keys per page, ${keysPerTurn} at a time)… `);
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  for (let turn = 0; turn * keysPerTurn < keystrokes; turn++) {
+    for (const subject of turn % 2 === 0 ? subjects : [...subjects].reverse()) {
+      await subject.page.bringToFront();
+      for (let i = turn * keysPerTurn; i < Math.min(keystrokes, (turn + 1) * keysPerTurn); i++) {
         checkpoint();
-        process.stdout.write(`Output run ${run}/${runs}, ${subject.name}… `);
-        await subject.page.bringToFront();
-        const speed = await runOutput(subject);
-        subject.speeds.push(speed);
-        console.log(`${speed.toFixed(1)} MB/s`);
+        subject.latencies.push(await typeOneKey(subject, letters[i % letters.length]!));
+        await interrupts.sleep(pauseBetweenKeystrokesMs);
       }
     }
-  } catch (error) {
-    failed = true;
-    console.log('');
-    if (interrupts.interrupted) return 130; // after the cleanup below
-    reportFailure(error);
-  } finally {
-    await finishRun(slipway, cleanup, () => tables(subjects), { failed, interrupted: interrupts.interrupted });
   }
-  return failed ? 1 : 0;
+  console.log('done');
+
+  for (let run = 1; run <= runs; run++) {
+    for (const subject of run % 2 === 1 ? subjects : [...subjects].reverse()) {
+      checkpoint();
+      process.stdout.write(`Output run ${run}/${runs}, ${subject.name}… `);
+      await subject.page.bringToFront();
+      const speed = await runOutput(subject);
+      subject.speeds.push(speed);
+      console.log(`${speed.toFixed(1)} MB/s`);
+    }
+  }
 }
 
-runMain(main);
+runBench({ options: parseRuns, body, report: () => tables(subjects) });

@@ -10,24 +10,8 @@
 import { docker } from '../tests/support/engine.ts';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { Slipway } from '../server/main.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
-import {
-  BenchError,
-  handleInterrupts,
-  instance,
-  finishRun,
-  median,
-  mib,
-  parseCountOption,
-  removeBenchObjects,
-  reportFailure,
-  runMain,
-  sortedCopy,
-  startBenchSlipway,
-  timed,
-  type Table,
-} from './support.ts';
+import { BenchError, instance, median, mib, parseCountOption, runBench, sortedCopy, timed, type BenchRun, type Table } from './support.ts';
 
 const node = 'node1';
 const settleMs = 10_000;
@@ -55,7 +39,7 @@ interface SandboxMemory {
   basis: 'cache' | 'inactive_file' | 'none';
 }
 
-async function sandboxMemory(slipway: Slipway, sessionId: string): Promise<SandboxMemory> {
+async function sandboxMemory(sessionId: string): Promise<SandboxMemory> {
   const name = objectName(instance, sessionId, node);
   const stats = await docker.getContainer(name).stats({ stream: false });
   const usage = stats.memory_stats?.usage;
@@ -127,77 +111,51 @@ function tables(results: Results): Table[] {
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  const count = parseSandboxes(process.argv.slice(2));
-  let slipway: Slipway | undefined;
-  const active = new Set<string>();
-  let failed = false;
-  const results: Results = { sandboxes: count, startEachMs: [], memory: [] };
+const results: Results = { sandboxes: 0, startEachMs: [], memory: [] };
 
-  const cleanup = async (): Promise<void> => {
-    if (!slipway) return;
-    const problems = await removeBenchObjects(slipway, active);
-    if (problems.length > 0) {
-      failed = true;
-      for (const problem of problems) console.error(`Cleanup: ${problem}`);
-    }
-  };
-
-  // Ctrl-C: sandbox starts in flight finish (the engine calls cannot be taken back), then
-  // everything is removed as after a failure.
-  const interrupts = handleInterrupts();
+// Ctrl-C: sandbox starts in flight finish (the engine calls cannot be taken back), then
+// everything is removed as after a failure.
+async function body(bench: BenchRun, count: number): Promise<void> {
+  const { slipway, active, interrupts } = bench;
   const checkpoint = interrupts.checkpoint;
+  results.sandboxes = count;
+  console.log(`Slipway is up (start-up took ${Math.round(bench.startupMs)} ms). ${count} sandbox(es).`);
+  const driver = slipway.runtime.driver;
 
-  try {
-    const started = await startBenchSlipway();
-    slipway = started.slipway;
-    checkpoint();
-    console.log(`Slipway is up (start-up took ${Math.round(started.ms)} ms). ${count} sandbox(es).`);
-    const driver = slipway.runtime.driver;
-
-    results.freeBefore = os.freemem();
-    process.stdout.write(`Starting ${count} sandboxes in parallel… `);
-    const sessionIds = Array.from({ length: count }, () => randomBytes(6).toString('hex'));
-    for (const sessionId of sessionIds) active.add(sessionId);
-    const all = await timed(() =>
-      Promise.allSettled(
-        sessionIds.map(async (sessionId) => {
-          const one = await timed(() => driver.start({ sessionId, learnerId: `bench-${sessionId}`, nodes: [node] }, () => undefined));
-          results.startEachMs.push(one.ms);
-        }),
-      ),
-    );
-    const refused = all.value.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
-    if (refused.length > 0) {
-      const first = refused[0];
-      const reason = first instanceof Error ? `${first.message}${first.cause instanceof Error ? ` (${first.cause.message})` : ''}` : String(first);
-      throw new BenchError(`${refused.length} of ${count} sandboxes did not start; the first said: ${reason}`);
-    }
-    results.startAllMs = all.ms;
-    console.log(`done in ${(all.ms / 1000).toFixed(2)} s`);
-    checkpoint();
-
-    process.stdout.write(`Letting them settle for ${settleMs / 1000} s… `);
-    await interrupts.sleep(settleMs);
-    checkpoint();
-    results.freeAfter = os.freemem();
-    results.memory = await Promise.all(sessionIds.map((sessionId) => sandboxMemory(slipway!, sessionId)));
-    console.log('measured');
-
-    process.stdout.write(`Stopping ${count} sandboxes in parallel… `);
-    const stopped = await timed(() => Promise.all(sessionIds.map((sessionId) => driver.stop(sessionId))));
-    for (const sessionId of sessionIds) active.delete(sessionId);
-    results.stopAllMs = stopped.ms;
-    console.log('done');
-  } catch (error) {
-    failed = true;
-    console.log('');
-    if (interrupts.interrupted) return 130; // after the cleanup below
-    reportFailure(error);
-  } finally {
-    await finishRun(slipway, cleanup, () => tables(results), { failed, interrupted: interrupts.interrupted });
+  results.freeBefore = os.freemem();
+  process.stdout.write(`Starting ${count} sandboxes in parallel… `);
+  const sessionIds = Array.from({ length: count }, () => randomBytes(6).toString('hex'));
+  for (const sessionId of sessionIds) active.add(sessionId);
+  const all = await timed(() =>
+    Promise.allSettled(
+      sessionIds.map(async (sessionId) => {
+        const one = await timed(() => driver.start({ sessionId, learnerId: `bench-${sessionId}`, nodes: [node] }, () => undefined));
+        results.startEachMs.push(one.ms);
+      }),
+    ),
+  );
+  const refused = all.value.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+  if (refused.length > 0) {
+    const first = refused[0];
+    const reason = first instanceof Error ? `${first.message}${first.cause instanceof Error ? ` (${first.cause.message})` : ''}` : String(first);
+    throw new BenchError(`${refused.length} of ${count} sandboxes did not start; the first said: ${reason}`);
   }
-  return failed ? 1 : 0;
+  results.startAllMs = all.ms;
+  console.log(`done in ${(all.ms / 1000).toFixed(2)} s`);
+  checkpoint();
+
+  process.stdout.write(`Letting them settle for ${settleMs / 1000} s… `);
+  await interrupts.sleep(settleMs);
+  checkpoint();
+  results.freeAfter = os.freemem();
+  results.memory = await Promise.all(sessionIds.map((sessionId) => sandboxMemory(sessionId)));
+  console.log('measured');
+
+  process.stdout.write(`Stopping ${count} sandboxes in parallel… `);
+  const stopped = await timed(() => Promise.all(sessionIds.map((sessionId) => driver.stop(sessionId))));
+  for (const sessionId of sessionIds) active.delete(sessionId);
+  results.stopAllMs = stopped.ms;
+  console.log('done');
 }
 
-runMain(main);
+runBench({ options: parseSandboxes, body, report: () => tables(results) });

@@ -12,20 +12,16 @@ import { launchChromium } from '../tests/support/chromium.ts';
 import type { Slipway } from '../server/main.ts';
 import {
   BenchError,
-  handleInterrupts,
   loopbackUrl,
-  machineInfo,
   median,
   parseCountOption,
   percentile,
-  printTables,
-  removeBenchObjects,
-  reportFailure,
-  runMain,
+  runBench,
   sortedCopy,
-  startBenchSlipway,
   stopAllSandboxes,
   timed,
+  type BenchRun,
+  type Table,
 } from './support.ts';
 
 const lessonPath = 'en/hello-world/';
@@ -53,19 +49,20 @@ function record(metric: string, ms: number): void {
 
 const ms = (value: number) => String(Math.round(value));
 
-function printResults(machine: string): void {
+function tables(): Table[] {
+  if (metricOrder.length === 0) return [];
   const rows = metricOrder.map((metric) => {
     const sorted = sortedCopy(results.get(metric)!);
     return [metric, String(sorted.length), ms(sorted[0]!), ms(median(sorted)), ms(percentile(sorted, 90)), ms(sorted[sorted.length - 1]!)];
   });
-  printTables(machine, [
+  return [
     {
       note: 'All times in milliseconds.',
       header: ['metric', 'runs', 'min', 'median', 'p90', 'max'],
       markdownHeader: ['metric', 'runs', 'min (ms)', 'median (ms)', 'p90 (ms)', 'max (ms)'],
       rows,
     },
-  ]);
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,70 +191,34 @@ async function measureDriver(slipway: Slipway, active: Set<string>): Promise<voi
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  const runs = parseRuns(process.argv.slice(2));
-  let slipway: Slipway | undefined;
-  let browser: Browser | undefined;
-  const active = new Set<string>();
-  let failed = false;
-
-  const cleanup = async (): Promise<void> => {
-    const problems: string[] = [];
-    await browser?.close().catch((error: unknown) => problems.push(`closing Chromium failed: ${(error as Error).message}`));
-    if (slipway) problems.push(...(await removeBenchObjects(slipway, active)));
-    if (problems.length > 0) {
-      failed = true;
-      for (const problem of problems) console.error(`Cleanup: ${problem}`);
-    }
-  };
-
-  // Ctrl-C: close the browser (which ends any page wait at once), let the engine call in
-  // flight finish, then clean up as after a failure. A second Ctrl-C exits at once.
-  const interrupts = handleInterrupts(() => void browser?.close().catch(() => undefined));
+async function body(bench: BenchRun, runs: number): Promise<void> {
+  const { slipway, interrupts } = bench;
   const checkpoint = interrupts.checkpoint;
+  const base = loopbackUrl(slipway);
+  const lessonUrl = new URL(lessonPath, base).href;
+  console.log(`Slipway is up at ${slipway.url} (start-up took ${ms(bench.startupMs)} ms). ${runs} run(s).`);
 
-  try {
-    const started = await startBenchSlipway();
-    slipway = started.slipway;
+  const browser = await launchBrowser();
+  // Ctrl-C: closing the browser ends any page wait at once; the engine call in flight finishes.
+  bench.closeAtEnd('Chromium', () => browser.close(), { onInterrupt: true });
+  checkpoint();
+  // Untimed: the browser's own first-navigation costs are not Slipway's. The course index
+  // has no terminal, so no sandbox starts.
+  const warmUp = await browser.newContext();
+  await warmUp.newPage().then((page) => page.goto(new URL('en/', base).href));
+  await warmUp.close();
+  for (let run = 1; run <= runs; run++) {
     checkpoint();
-    const base = loopbackUrl(slipway);
-    const lessonUrl = new URL(lessonPath, base).href;
-    console.log(`Slipway is up at ${slipway.url} (start-up took ${ms(started.ms)} ms). ${runs} run(s).`);
-
-    browser = await launchBrowser();
+    process.stdout.write(`Run ${run}/${runs}: page… `);
+    await measurePage(browser, lessonUrl);
     checkpoint();
-    // Untimed: the browser's own first-navigation costs are not Slipway's. The course index
-    // has no terminal, so no sandbox starts.
-    const warmUp = await browser.newContext();
-    await warmUp.newPage().then((page) => page.goto(new URL('en/', base).href));
-    await warmUp.close();
-    for (let run = 1; run <= runs; run++) {
-      checkpoint();
-      process.stdout.write(`Run ${run}/${runs}: page… `);
-      await measurePage(browser, lessonUrl);
-      checkpoint();
-      // The browser's sandbox is not needed any more; free its memory before the next run.
-      await stopAllSandboxes(slipway);
-      checkpoint();
-      process.stdout.write('driver… ');
-      await measureDriver(slipway, active);
-      console.log('done');
-    }
-  } catch (error) {
-    failed = true;
-    console.log('');
-    if (interrupts.interrupted) return 130; // after the cleanup below
-    reportFailure(error);
-  } finally {
-    const machine = await machineInfo(slipway);
-    await cleanup();
-    if (!failed) printResults(machine);
-    else if (results.size > 0) {
-      console.error(interrupts.interrupted ? 'Measurements taken before the interruption:' : 'Measurements taken before the failure:');
-      printResults(machine);
-    }
+    // The browser's sandbox is not needed any more; free its memory before the next run.
+    await stopAllSandboxes(slipway);
+    checkpoint();
+    process.stdout.write('driver… ');
+    await measureDriver(slipway, bench.active);
+    console.log('done');
   }
-  return failed ? 1 : 0;
 }
 
-runMain(main);
+runBench({ options: parseRuns, body, report: tables });

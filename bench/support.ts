@@ -1,7 +1,8 @@
 /**
  * What the benchmarks share: the `bench` instance of Slipway started in-process on loopback,
- * options, statistics, the plain and Markdown tables, Ctrl-C handling, and the clean-up that
- * removes every sandbox and the mirror and checks that nothing of the instance is left.
+ * options, statistics, the plain and Markdown tables, and `runBench`, which runs a benchmark's
+ * body between the start of Slipway and the clean-up (Ctrl-C, failures, the tables at the end)
+ * that removes every sandbox and the mirror and checks that nothing of the instance is left.
  */
 import { docker } from '../tests/support/engine.ts';
 import { testSecret } from '../tests/support/secret.ts';
@@ -15,7 +16,21 @@ import type { Docker } from '../server/sandbox/docker/engine.ts';
 import { labelFilter } from '../server/sandbox/docker/labels.ts';
 import { removeMirror } from '../server/sandbox/docker/mirror.ts';
 
-export const instance = 'bench';
+/**
+ * The Slipway instance the benchmarks run as: `bench`, or SLIPWAY_BENCH_INSTANCE, so that two
+ * benchmarks on one engine (two people, two worktrees) do not remove each other's sandboxes.
+ * Not SLIPWAY_INSTANCE: that may name a real installation, whose sandboxes the clean-up would remove.
+ */
+export const instance = benchInstance(process.env.SLIPWAY_BENCH_INSTANCE);
+
+function benchInstance(value: string | undefined): string {
+  if (value === undefined || value.trim() === '') return 'bench';
+  if (!/^[a-z0-9-]{1,32}$/.test(value)) {
+    console.error(`SLIPWAY_BENCH_INSTANCE=${JSON.stringify(value)} is not valid: use 1 to 32 of a-z, 0-9 and '-'.`);
+    process.exit(1);
+  }
+  return value;
+}
 
 /** A failure the benchmark explains in one sentence (no stack trace). */
 export class BenchError extends Error {}
@@ -34,23 +49,40 @@ export interface CountOption {
 
 /** Reads the one whole-number option a benchmark takes; `--help` prints the usage and exits. */
 export function parseCountOption(argv: string[], option: CountOption): number {
-  const flag = `--${option.name}`;
-  let value: string | undefined;
+  return parseCountOptions(argv, [option], option.usage)[option.name]!;
+}
+
+/** Reads a benchmark's whole-number options, each at most once; `--help` prints `usage` and exits. */
+export function parseCountOptions(argv: string[], options: Omit<CountOption, 'usage'>[], usage: string): Record<string, number> {
+  const flags = options.map((option) => `--${option.name} N`);
+  const known = flags.length === 1 ? `the only option is ${flags[0]}` : `the options are ${flags.slice(0, -1).join(', ')} and ${flags.at(-1)}`;
+  const values = new Map<string, string | undefined>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === flag) value = argv[++i];
-    else if (arg.startsWith(`${flag}=`)) value = arg.slice(flag.length + 1);
-    else if (arg === '--help' || arg === '-h') {
-      console.log(option.usage);
+    if (arg === '--help' || arg === '-h') {
+      console.log(usage);
       process.exit(0);
-    } else throw new BenchError(`Unknown argument ${JSON.stringify(arg)}; the only option is ${flag} N.`);
+    }
+    const option = options.find((candidate) => arg === `--${candidate.name}` || arg.startsWith(`--${candidate.name}=`));
+    if (!option) throw new BenchError(`Unknown argument ${JSON.stringify(arg)}; ${known}.`);
+    const flag = `--${option.name}`;
+    values.set(option.name, arg === flag ? argv[++i] : arg.slice(flag.length + 1));
   }
-  if (value === undefined) return option.defaultValue;
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < option.min || count > option.max) {
-    throw new BenchError(`${flag} must be a whole number from ${option.min} to ${option.max}, not ${JSON.stringify(value)}.`);
+  const counts: Record<string, number> = {};
+  for (const option of options) {
+    const flag = `--${option.name}`;
+    if (!values.has(option.name)) {
+      counts[option.name] = option.defaultValue;
+      continue;
+    }
+    const value = values.get(option.name);
+    const count = Number(value);
+    if (value === undefined || !/^\d+$/.test(value) || !Number.isInteger(count) || count < option.min || count > option.max) {
+      throw new BenchError(`${flag} must be a whole number from ${option.min} to ${option.max}, not ${value === undefined ? 'nothing' : JSON.stringify(value)}.`);
+    }
+    counts[option.name] = count;
   }
-  return count;
+  return counts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,7 +142,7 @@ function markdownLines(table: Table): string[] {
 }
 
 /** Prints the tables as plain text, then again as Markdown, each block with the machine line. */
-export function printTables(machine: string, tables: Table[]): void {
+function printTables(machine: string, tables: Table[]): void {
   const shown = tables.filter((table) => table.rows.length > 0);
   if (shown.length === 0) return;
   console.log('');
@@ -136,7 +168,7 @@ export function printTables(machine: string, tables: Table[]): void {
   console.log(`_${machine}_`);
 }
 
-export async function machineInfo(slipway: Slipway | undefined): Promise<string> {
+async function machineInfo(slipway: Slipway | undefined): Promise<string> {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
   const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
   let engine = 'unknown';
@@ -152,8 +184,8 @@ export async function machineInfo(slipway: Slipway | undefined): Promise<string>
 // ---------------------------------------------------------------------------------------------
 // Slipway and the engine objects of the bench instance
 
-/** Starts Slipway in-process as instance `bench` on 127.0.0.1 with a free port, logging warnings only. */
-export async function startBenchSlipway(): Promise<{ slipway: Slipway; ms: number }> {
+/** Starts Slipway in-process as instance `bench` on 127.0.0.1 with a free port, logging warnings only; `env` adds settings. */
+async function startBenchSlipway(env: Record<string, string> = {}): Promise<{ slipway: Slipway; ms: number }> {
   console.log(`Starting Slipway (instance '${instance}'); the first time on a machine this builds the images (about a minute)…`);
   const log = createLogger('warn');
   const config = loadConfig({
@@ -165,6 +197,10 @@ export async function startBenchSlipway(): Promise<{ slipway: Slipway; ms: numbe
     SLIPWAY_SECRET: testSecret,
     // Benchmarks, like tests, send nothing outside the machine.
     SLIPWAY_OFFLINE: '1',
+    // No warm pool unless a benchmark asks for one (`env`): a pooled sandbox would be measured
+    // as a cold start, and would sit in the density figures.
+    SLIPWAY_POOL_SIZE: '0',
+    ...env,
   });
   const started = await timed(() => startSlipway(config, log));
   return { slipway: started.value, ms: started.ms };
@@ -179,7 +215,7 @@ export function loopbackUrl(slipway: Slipway): URL {
   return base;
 }
 
-export async function leftoverSandboxObjects(docker: Docker): Promise<string[]> {
+async function leftoverSandboxObjects(docker: Docker): Promise<string[]> {
   const filters = labelFilter(instance, { 'org.slipway.role': 'sandbox' });
   const [containers, networks, volumes] = await Promise.all([
     docker.listContainers({ all: true, filters }),
@@ -205,7 +241,7 @@ export async function stopAllSandboxes(slipway: Slipway): Promise<void> {
  * labelled with the instance, the mirror with its network and volume, and the package caches. Returns the
  * problems met, including any sandbox container, network or volume still there afterwards.
  */
-export async function removeBenchObjects(slipway: Slipway, active: Iterable<string>): Promise<string[]> {
+async function removeBenchObjects(slipway: Slipway, active: Iterable<string>): Promise<string[]> {
   const problems: string[] = [];
   await Promise.all([...active].map((sessionId) => slipway.runtime.driver.stop(sessionId).catch(() => undefined)));
   await slipway.stop().catch((error: unknown) => problems.push(`stopping Slipway failed: ${(error as Error).message}`));
@@ -234,7 +270,7 @@ export interface Interrupts {
  * (closes the browser or the socket), the engine call in flight finishes, and main cleans up
  * as after a failure. A second Ctrl-C exits at once without cleaning up.
  */
-export function handleInterrupts(onInterrupt: () => void = () => undefined): Interrupts {
+function handleInterrupts(onInterrupt: () => void = () => undefined): Interrupts {
   let interrupted = false;
   const wakers = new Set<() => void>();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -270,12 +306,101 @@ export function handleInterrupts(onInterrupt: () => void = () => undefined): Int
   };
 }
 
-/** One sentence on stderr; a stack excerpt only for errors that are not the benchmark's own. */
+// ---------------------------------------------------------------------------------------------
+// One run of a benchmark
+
+/** What a benchmark's body works with; runBench has started Slipway and cleans up after it. */
+export interface BenchRun {
+  slipway: Slipway;
+  /** How long Slipway took to start, ms. */
+  startupMs: number;
+  interrupts: Interrupts;
+  /** Sandboxes the body started through the driver and has not stopped yet; removed at the end. */
+  active: Set<string>;
+  /**
+   * Something to close when the run ends, before the sandboxes are removed (a browser, a
+   * socket, a server), last added first closed; `what` names it if closing fails. With
+   * `onInterrupt`, the first Ctrl-C closes it at once, which ends whatever the body waits on.
+   */
+  closeAtEnd(what: string, close: () => unknown, options?: { onInterrupt?: boolean }): void;
+}
+
+export interface Bench<Options> {
+  /** Settings of Slipway's own (SLIPWAY_*) this benchmark needs, over the defaults. */
+  env?: Record<string, string>;
+  /** Reads the command line; throws a BenchError on a bad one. */
+  options(argv: string[]): Options;
+  /** The measurements; a BenchError ends the run with its one sentence. */
+  body(run: BenchRun, options: Options): Promise<void>;
+  /** Tables of what has been measured; after a failure or Ctrl-C, of what was measured until then. */
+  report(): Table[];
+}
+
+/**
+ * Runs a benchmark and exits: reads its options, starts Slipway, runs the body; then, whether
+ * it finished, failed or was interrupted (Ctrl-C: exit 130), closes what the body opened,
+ * removes every object of the instance, and prints the tables. Exits 1 on a failure or if
+ * anything was left behind.
+ */
+export function runBench<Options>(bench: Bench<Options>): void {
+  runMain(async () => {
+    const options = bench.options(process.argv.slice(2));
+    let slipway: Slipway | undefined;
+    const active = new Set<string>();
+    const closers: { what: string; close: () => unknown; onInterrupt: boolean }[] = [];
+    let failed = false;
+
+    const cleanup = async (): Promise<void> => {
+      const problems: string[] = [];
+      for (const { what, close } of [...closers].reverse()) {
+        await Promise.resolve()
+          .then(close)
+          .catch((error: unknown) => problems.push(`closing ${what} failed: ${(error as Error).message}`));
+      }
+      if (slipway) problems.push(...(await removeBenchObjects(slipway, active)));
+      if (problems.length > 0) {
+        failed = true;
+        for (const problem of problems) console.error(`Cleanup: ${problem}`);
+      }
+    };
+
+    const interrupts = handleInterrupts(() => {
+      for (const closer of closers) {
+        if (closer.onInterrupt) void Promise.resolve().then(closer.close).catch(() => undefined);
+      }
+    });
+
+    try {
+      const started = await startBenchSlipway(bench.env);
+      slipway = started.slipway;
+      interrupts.checkpoint();
+      await bench.body(
+        {
+          slipway,
+          startupMs: started.ms,
+          interrupts,
+          active,
+          closeAtEnd: (what, close, closeOptions) => closers.push({ what, close, onInterrupt: closeOptions?.onInterrupt ?? false }),
+        },
+        options,
+      );
+    } catch (error) {
+      failed = true;
+      console.log('');
+      if (interrupts.interrupted) return 130; // after the cleanup below
+      reportFailure(error);
+    } finally {
+      await finishRun(slipway, cleanup, bench.report, { failed, interrupted: interrupts.interrupted });
+    }
+    return failed ? 1 : 0;
+  });
+}
+
 /**
  * The end of a benchmark run: the machine line, cleanup, then the tables, including those
  * measured before a failure or Ctrl-C.
  */
-export async function finishRun(
+async function finishRun(
   slipway: Slipway | undefined,
   cleanup: () => Promise<void>,
   shown: () => Table[],
@@ -291,14 +416,15 @@ export async function finishRun(
   }
 }
 
-export function reportFailure(error: unknown): void {
+/** One sentence on stderr; a stack excerpt only for errors that are not the benchmark's own. */
+function reportFailure(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`Benchmark failed: ${message}`);
   if (!(error instanceof BenchError) && error instanceof Error && error.stack) console.error(error.stack.split('\n').slice(1, 6).join('\n'));
 }
 
 /** Runs main and exits with its code; anything main lets escape is reported in one sentence. */
-export function runMain(main: () => Promise<number>): void {
+function runMain(main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -9,26 +9,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import type { Slipway } from '../server/main.ts';
 import { flowControl, parseServerMessage, terminalPath,
   terminalQuery, type ServerMessage } from '../protocol/terminal.ts';
 import { learnerCookie, newLearnerId } from '../tests/support/ws-client.ts';
-import {
-  BenchError,
-  handleInterrupts,
-  loopbackUrl,
-  finishRun,
-  median,
-  mib,
-  parseCountOption,
-  percentile,
-  removeBenchObjects,
-  reportFailure,
-  runMain,
-  sortedCopy,
-  startBenchSlipway,
-  type Table,
-} from './support.ts';
+import { BenchError, loopbackUrl, median, mib, parseCountOption, percentile, runBench, sortedCopy, type BenchRun, type Table } from './support.ts';
 
 const lesson = 'hello-world';
 const prompt = 'root@node1';
@@ -319,79 +303,51 @@ function tables(results: Results): Table[] {
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  const runs = parseRuns(process.argv.slice(2));
-  let slipway: Slipway | undefined;
-  let terminal: Terminal | undefined;
-  let failed = false;
-  const results: Results = { latencies: [], throughput: [] };
+const results: Results = { latencies: [], throughput: [] };
 
-  const cleanup = async (): Promise<void> => {
-    terminal?.close();
-    if (!slipway) return;
-    const problems = await removeBenchObjects(slipway, []);
-    if (problems.length > 0) {
-      failed = true;
-      for (const problem of problems) console.error(`Cleanup: ${problem}`);
-    }
-  };
-
-  // Ctrl-C: closing the socket ends any wait for output at once.
-  const interrupts = handleInterrupts(() => terminal?.close());
+async function body(bench: BenchRun, runs: number): Promise<void> {
+  const { interrupts } = bench;
   const checkpoint = interrupts.checkpoint;
+  const base = loopbackUrl(bench.slipway);
+  console.log(`Slipway is up at ${bench.slipway.url} (start-up took ${Math.round(bench.startupMs)} ms). ${keystrokes} keystrokes, ${runs} throughput run(s).`);
 
+  process.stdout.write('Opening a terminal (new sandbox)… ');
+  const open = await connect(base, newLearnerId());
+  // Ctrl-C: closing the socket ends any wait for output at once.
+  bench.closeAtEnd('the terminal socket', () => open.close(), { onInterrupt: true });
+  await open.waitFor(() => open.messages.some((message) => message.type === 'status' && message.phase === 'ready'), readyTimeoutMs, "'ready' status");
+  // The lesson check the server runs on connect would compete with the first keystrokes.
+  await open.waitFor(() => open.messages.some((message) => message.type === 'checks'), readyTimeoutMs, 'lesson check after connect');
+  await waitForIdlePrompt(open, readyTimeoutMs);
+  checkpoint();
+  console.log('ready');
+
+  process.stdout.write(`Echo latency (${keystrokes} keys)… `);
+  await measureEcho(open, results.latencies, interrupts);
+  console.log('done');
+
+  await waitForIdlePrompt(open, 30_000);
+  checkpoint();
+  results.rssBefore = process.memoryUsage().rss;
+  results.rssPeak = results.rssBefore;
+  const sampler = setInterval(() => {
+    results.rssPeak = Math.max(results.rssPeak ?? 0, process.memoryUsage().rss);
+  }, 50);
   try {
-    const started = await startBenchSlipway();
-    slipway = started.slipway;
-    checkpoint();
-    const base = loopbackUrl(slipway);
-    console.log(`Slipway is up at ${slipway.url} (start-up took ${Math.round(started.ms)} ms). ${keystrokes} keystrokes, ${runs} throughput run(s).`);
-
-    process.stdout.write('Opening a terminal (new sandbox)… ');
-    terminal = await connect(base, newLearnerId());
-    const open = terminal;
-    await open.waitFor(() => open.messages.some((message) => message.type === 'status' && message.phase === 'ready'), readyTimeoutMs, "'ready' status");
-    // The lesson check the server runs on connect would compete with the first keystrokes.
-    await open.waitFor(() => open.messages.some((message) => message.type === 'checks'), readyTimeoutMs, 'lesson check after connect');
-    await waitForIdlePrompt(open, readyTimeoutMs);
-    checkpoint();
-    console.log('ready');
-
-    process.stdout.write(`Echo latency (${keystrokes} keys)… `);
-    await measureEcho(open, results.latencies, interrupts);
-    console.log('done');
-
-    await waitForIdlePrompt(open, 30_000);
-    checkpoint();
-    results.rssBefore = process.memoryUsage().rss;
-    results.rssPeak = results.rssBefore;
-    const sampler = setInterval(() => {
-      results.rssPeak = Math.max(results.rssPeak ?? 0, process.memoryUsage().rss);
-    }, 50);
-    try {
-      for (let run = 1; run <= runs; run++) {
-        checkpoint();
-        process.stdout.write(`Throughput run ${run}/${runs}… `);
-        const result = await measureThroughput(open);
-        results.throughput.push(result);
-        console.log(`${result.mbPerSecond.toFixed(1)} MB/s`);
-        // The prompt after the marker, and the lesson check the finished command triggers.
-        await waitForIdlePrompt(open, 30_000);
-      }
-    } finally {
-      clearInterval(sampler);
+    for (let run = 1; run <= runs; run++) {
+      checkpoint();
+      process.stdout.write(`Throughput run ${run}/${runs}… `);
+      const result = await measureThroughput(open);
+      results.throughput.push(result);
+      console.log(`${result.mbPerSecond.toFixed(1)} MB/s`);
+      // The prompt after the marker, and the lesson check the finished command triggers.
+      await waitForIdlePrompt(open, 30_000);
     }
-    results.rssAfter = process.memoryUsage().rss;
-    results.rssPeak = Math.max(results.rssPeak, results.rssAfter);
-  } catch (error) {
-    failed = true;
-    console.log('');
-    if (interrupts.interrupted) return 130; // after the cleanup below
-    reportFailure(error);
   } finally {
-    await finishRun(slipway, cleanup, () => tables(results), { failed, interrupted: interrupts.interrupted });
+    clearInterval(sampler);
   }
-  return failed ? 1 : 0;
+  results.rssAfter = process.memoryUsage().rss;
+  results.rssPeak = Math.max(results.rssPeak, results.rssAfter);
 }
 
-runMain(main);
+runBench({ options: parseRuns, body, report: () => tables(results) });
