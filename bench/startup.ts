@@ -14,7 +14,7 @@ import {
   BenchError,
   loopbackUrl,
   median,
-  parseCountOption,
+  parseCountOptions,
   percentile,
   runBench,
   sortedCopy,
@@ -29,8 +29,20 @@ const prompt = 'root@node1';
 const pageTimeoutMs = 120_000;
 const runTimeoutMs = 30_000;
 
+/** Sandboxes kept ready (SLIPWAY_POOL_SIZE) while measuring; 0 measures cold starts. */
+let poolSize = 0;
+
 function parseRuns(argv: string[]): number {
-  return parseCountOption(argv, { name: 'runs', defaultValue: 5, min: 1, max: 100, usage: 'Usage: node bench/startup.ts [--runs N]   (default 5)' });
+  const counts = parseCountOptions(
+    argv,
+    [
+      { name: 'runs', defaultValue: 5, min: 1, max: 100 },
+      { name: 'pool', defaultValue: 0, min: 0, max: 10 },
+    ],
+    'Usage: node bench/startup.ts [--runs N] [--pool N]   (default 5 runs; --pool 1 measures a new learner served from a warm pool)',
+  );
+  poolSize = counts.pool!;
+  return counts.runs!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,7 +148,7 @@ async function measurePage(browser: Browser, lessonUrl: string): Promise<void> {
       if (!response?.ok()) throw new BenchError(`Opening ${lessonUrl} answered HTTP ${response?.status() ?? 'nothing'}.`);
       await waitForPrompt(page, 'cold');
     });
-    record('page-open to prompt, cold (new sandbox)', cold.ms);
+    record(poolSize > 0 ? `page-open to prompt, new learner (warm pool of ${poolSize})` : 'page-open to prompt, cold (new sandbox)', cold.ms);
     await checks.settle(1, 15_000);
 
     // Same context, same cookie: the learner's running sandbox is reused.
@@ -209,11 +221,16 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
   await warmUp.close();
   for (let run = 1; run <= runs; run++) {
     checkpoint();
+    if (poolSize > 0) {
+      // Each new learner takes a pooled sandbox; the next run waits for the refill.
+      for (let waited = 0; slipway.sessions.pooled < 1 && waited < 120_000; waited += 100) await interrupts.sleep(100);
+    }
     process.stdout.write(`Run ${run}/${runs}: page… `);
     await measurePage(browser, lessonUrl);
     checkpoint();
-    // The browser's sandbox is not needed any more; free its memory before the next run.
-    await stopAllSandboxes(slipway);
+    // The browser's sandbox is not needed any more; free its memory before the next run (with
+    // a pool, the pool's sandboxes stay: the session manager counts on them).
+    if (poolSize === 0) await stopAllSandboxes(slipway);
     checkpoint();
     process.stdout.write('driver… ');
     await measureDriver(slipway, bench.active);
@@ -221,4 +238,12 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
   }
 }
 
-runBench({ options: parseRuns, body, report: tables });
+runBench({
+  options: parseRuns,
+  // Read after the options: --pool sets it.
+  get env() {
+    return { SLIPWAY_POOL_SIZE: String(poolSize) };
+  },
+  body,
+  report: tables,
+});
