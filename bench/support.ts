@@ -159,6 +159,7 @@ export async function startBenchSlipway(): Promise<{ slipway: Slipway; ms: numbe
   const config = loadConfig({
     ...process.env,
     SLIPWAY_PORT: '0',
+    SLIPWAY_PORTS_PORT: '0',
     SLIPWAY_HOST: '127.0.0.1',
     SLIPWAY_INSTANCE: instance,
     SLIPWAY_LOG_LEVEL: 'warn',

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       SLIPWAY_BACKEND: 'docker',
       SLIPWAY_MIN_FREE_DISK_MB: 2048,
       SLIPWAY_PORT: 8080,
+      SLIPWAY_PORTS_PORT: 8081,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),
       SLIPWAY_OFFLINE: false,

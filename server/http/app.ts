@@ -17,6 +17,9 @@ import { hostAllowed } from './host.ts';
 import { learnerCookies } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
 import { setSecurityHeaders } from './security-headers.ts';
+import { createPortProxy } from '../ports/port-proxy.ts';
+import { passLifetimes, portPasses } from '../ports/port-pass.ts';
+import { openPortPath, parseOpenPortPath, proxiedPrefix, type PortTarget } from '../ports/port-routes.ts';
 
 export interface AppOptions {
   siteDir: string;
@@ -36,6 +39,11 @@ export interface AppOptions {
   /** Most terminal sockets one learner may hold; an address may hold this many per sandbox it may have. */
   socketsPerLearner?: number;
   socketsPerAddress?: number;
+  /**
+   * The ports origin as learners reach it (SLIPWAY_PORTS_URL), when Slipway is behind a proxy;
+   * by default the host name the learner used, on the ports listener's own port.
+   */
+  portsUrl?: string | undefined;
 }
 
 /**
@@ -73,8 +81,20 @@ class SocketCounter {
 
 export interface App {
   server: http.Server;
+  /** The ports origin's own server: learners' published ports, proxied (server/ports/). */
+  portsServer: http.Server;
   listen(port: number, host: string): Promise<string>;
+  /** Listens for the ports origin; resolves with its URL. */
+  listenPorts(port: number, host: string): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Where learners reach the ports, and the links to one port, for a request to Slipway's own origin. */
+export interface PortLinks {
+  /** The page's link for a port (on Slipway's origin; it checks the cookie and sends the browser on). */
+  open(target: PortTarget): string;
+  /** A link anyone may open for a while (passLifetimes.share). */
+  share(target: PortTarget): { url: string; expires: number };
 }
 
 /** Whether a Range header names at least one range that sirv can serve without throwing. */
@@ -97,9 +117,41 @@ export function createApp(options: AppOptions): App {
     response.setHeader('Content-Type', 'text/plain; charset=utf-8');
     response.end(`${text}\n`);
   };
+  const passes = portPasses(options.secret);
+  let portsPort = 0;
+  /** The ports origin for a browser that asked Slipway under `host`. */
+  const portsBase = (host: string | undefined): string => {
+    if (options.portsUrl) return options.portsUrl.replace(/\/+$/, '');
+    const hostname = new URL(`http://${host ?? 'localhost'}`).hostname;
+    return `http://${hostname}:${portsPort}`;
+  };
+  const portLinks = (host: string | undefined): PortLinks => ({
+    open: openPortPath,
+    share: (target) => {
+      const expires = Date.now() + passLifetimes.share;
+      const token = passes.sign({ kind: 'share', session: target.session, node: target.node, port: target.port, expires });
+      return { url: `${portsBase(host)}${proxiedPrefix(target)}/?slipway-share=${token}`, expires };
+    },
+  });
+  /** `/ports/<session>/<node>/<port>/`: the owner is sent on to the ports origin with a pass. */
+  const openPort = (request: http.IncomingMessage, response: http.ServerResponse, target: PortTarget) => {
+    if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');
+    const learnerId = cookies.read(request);
+    response.setHeader('Cache-Control', 'no-store');
+    if (!learnerId || options.sessions.ownerOf(target.session) !== learnerId) {
+      log.info('port link refused', { session: target.session });
+      return plain(response, 403, 'This port belongs to a sandbox that is not yours (or that has ended). Open ports from your own lesson page.');
+    }
+    const pass = passes.sign({ kind: 'owner', session: target.session, learner: learnerId, expires: Date.now() + passLifetimes.hop });
+    response.statusCode = 303;
+    response.setHeader('Location', `${portsBase(request.headers.host)}${proxiedPrefix(target)}/?slipway-pass=${pass}`);
+    response.end();
+  };
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     setSecurityHeaders(response);
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const portTarget = url.pathname.startsWith('/ports/') ? parseOpenPortPath(url.pathname) : undefined;
+    if (portTarget && request.method === 'GET') return openPort(request, response, portTarget);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       return plain(response, 405, 'Method not allowed');
@@ -146,6 +198,36 @@ export function createApp(options: AppOptions): App {
       else plain(response, 500, 'Internal server error');
     }
   });
+
+  const portProxy = createPortProxy({
+    driver: options.driver,
+    ownerOf: (sessionId) => options.sessions.ownerOf(sessionId),
+    passes,
+    clientAddress: (request) => clientAddress(request, options.publicUrl !== undefined),
+    https: options.portsUrl?.startsWith('https:') ?? false,
+    hostAllowed: (host) => hostAllowed(host, options.portsUrl ?? options.publicUrl),
+    log,
+  });
+  const portsServer = http.createServer((request, response) => {
+    request.on('error', (error) => log.info('port request stream failed', { error }));
+    response.on('error', (error) => log.info('port response stream failed', { error }));
+    try {
+      portProxy.handle(request, response);
+    } catch (error) {
+      log.error('port request failed', { error, method: request.method, url: request.url?.slice(0, 200) });
+      if (response.headersSent) response.destroy();
+      else plain(response, 500, 'Internal server error');
+    }
+  });
+  portsServer.on('upgrade', (request, socket, head) => {
+    try {
+      portProxy.upgrade(request, socket, head);
+    } catch (error) {
+      log.error('port upgrade failed', { error });
+      socket.destroy();
+    }
+  });
+  portsServer.on('clientError', (_error, socket) => socket.destroy());
 
   const shells = new ShellRegistry();
   const perLearner = new SocketCounter(options.socketsPerLearner ?? 8);
@@ -220,6 +302,7 @@ export function createApp(options: AppOptions): App {
           shells,
           resumeGraceMs: options.resumeGraceMs ?? 120_000,
           checkTimeoutMs: options.checkTimeoutMs,
+          ports: portLinks(request.headers.host),
           log,
         },
       );
@@ -228,6 +311,16 @@ export function createApp(options: AppOptions): App {
 
   return {
     server,
+    portsServer,
+    listenPorts: (port, host) =>
+      new Promise((resolve, reject) => {
+        portsServer.once('error', reject);
+        portsServer.listen(port, host, () => {
+          portsPort = (portsServer.address() as AddressInfo).port;
+          const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          resolve(options.portsUrl ?? `http://${shownHost}:${portsPort}/`);
+        });
+      }),
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -243,6 +336,11 @@ export function createApp(options: AppOptions): App {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      portProxy.close();
+      if (portsServer.listening) {
+        portsServer.closeAllConnections();
+        await new Promise<void>((resolve) => portsServer.close(() => resolve()));
+      }
     },
   };
 }
