@@ -83,6 +83,8 @@ export function closedText(path: ProxiedPath, reason: string): string {
 export function createPortProxy(options: PortProxyOptions): PortProxy {
   const { log, passes } = options;
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 4, timeout: 30_000 });
+  /** Upgraded connections are the server's no longer: they are ended here on close. */
+  const tunnels = new Set<Duplex>();
   /** Node addresses for a few seconds, so that each request does not ask the engine. */
   const addresses = new Map<string, { address: string | undefined; at: number }>();
   const nodeAddress = async (session: string, node: string): Promise<string | undefined> => {
@@ -227,7 +229,11 @@ export function createPortProxy(options: PortProxyOptions): PortProxy {
           if (upstream.bytesRead === 0 && !socket.destroyed) refuse(502, 'Bad Gateway');
           else socket.destroy();
         });
-        socket.on('close', () => upstream.destroy());
+        tunnels.add(socket);
+        socket.on('close', () => {
+          tunnels.delete(socket);
+          upstream.destroy();
+        });
         upstream.on('close', () => socket.destroy());
         upstream.on('connect', () => {
           const headers = forwardHeaders(request.headers, {
@@ -249,5 +255,12 @@ export function createPortProxy(options: PortProxyOptions): PortProxy {
     );
   };
 
-  return { handle, upgrade, close: () => agent.destroy() };
+  return {
+    handle,
+    upgrade,
+    close: () => {
+      agent.destroy();
+      for (const socket of tunnels) socket.destroy();
+    },
+  };
 }
