@@ -2,7 +2,8 @@
  * The acceptance case of published ports, in Chromium: the web-app lesson's Flask app, run
  * with `docker run -d -P` in the learner's terminal, shows in the page's Ports list; its link
  * opens the app in a new tab through Slipway's ports origin and the app's answer is read there.
- * A second learner (another browser context, so another cookie) is refused on the same URLs.
+ * A second learner (another browser context, so another cookie) is refused on the same URLs,
+ * and opens them with the share link the first one gives.
  * The browser talks only to the local server.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -101,6 +102,24 @@ describe('a published port in the browser', () => {
       expect(stranger.url()).toBe(portLink);
     } finally {
       await second.context.close();
+    }
+  });
+
+  it('gives a share link that the second learner (a teacher) can open', async () => {
+    await page.locator('[data-share-port]').click();
+    const input = page.locator('[data-port-share-url]');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    const shared = await input.inputValue();
+    expect(shared.startsWith(`${appUrl}?slipway-share=`)).toBe(true);
+    const teacher = await loopbackContext(browser);
+    try {
+      const tab = await teacher.context.newPage();
+      await gotoRetrying(tab, shared);
+      expect(tab.url()).toBe(appUrl);
+      await gotoRetrying(tab, `${appUrl}hi`);
+      expect((await readUntil(tab, 'Hello World!')).trim()).toBe('Hello World!');
+    } finally {
+      await teacher.context.close();
     }
     expect(blocked).toEqual([]);
     expect(pageErrors).toEqual([]);
