@@ -43,6 +43,13 @@ beforeAll(async () => {
     if (url === '/go') return void response.writeHead(302, { Location: '/login?next=1' }).end();
     if (url === '/go-absolute') return void response.writeHead(302, { Location: `http://${request.headers.host}/abs` }).end();
     if (url === '/go-away') return void response.writeHead(302, { Location: 'http://example.org/x' }).end();
+    if (url === '/origin-wide') {
+      response.setHeader('Clear-Site-Data', '"cookies", "storage"');
+      response.setHeader('Service-Worker-Allowed', '/');
+      response.setHeader('Strict-Transport-Security', 'max-age=31536000');
+      response.setHeader('X-App', 'kept');
+      return void response.end('ok');
+    }
     if (url === '/cookies') {
       response.setHeader('Set-Cookie', ['theme=dark; Path=/; Domain=127.0.0.1', 'slipway_learner=forged; Path=/', 'sid=1']);
       return void response.end('ok');
@@ -173,6 +180,13 @@ describe('what the proxy changes', () => {
       `theme=dark; Path=/p/${session}/node1/${appPort}/`,
       `sid=1; Path=/p/${session}/node1/${appPort}/`,
     ]);
+  });
+
+  it('drops headers that reach beyond the app: Clear-Site-Data, Service-Worker-Allowed, HSTS', async () => {
+    const response = await get(at('/origin-wide'), cookie);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-app')).toBe('kept');
+    for (const name of ['clear-site-data', 'service-worker-allowed', 'strict-transport-security']) expect(response.headers.get(name)).toBeNull();
   });
 
   it('sends a stray absolute path back under the prefix of the page it came from', async () => {

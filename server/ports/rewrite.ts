@@ -113,11 +113,20 @@ export function rewriteSetCookies(values: readonly string[], prefix: string): st
   return out;
 }
 
-/** The app's response headers minus hop-by-hop ones, with Location and Set-Cookie rewritten. */
+/**
+ * Response headers whose reach is the whole origin (or site), not the app's prefix: another
+ * session's app on the same ports origin, and Slipway's cookies (cookies ignore ports), must not
+ * be an app's to change. `Clear-Site-Data: "cookies"` would clear the visitor's learner cookie;
+ * `Service-Worker-Allowed: /` would let one app's worker answer for every app; HSTS and Alt-Svc
+ * are the operator's to set.
+ */
+export const originWideHeaders = new Set(['clear-site-data', 'service-worker-allowed', 'strict-transport-security', 'alt-svc']);
+
+/** The app's response headers minus hop-by-hop and origin-wide ones, with Location and Set-Cookie rewritten. */
 export function responseHeaders(headers: IncomingHttpHeaders, context: LocationContext): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || hopByHop.has(name)) continue;
+    if (value === undefined || hopByHop.has(name) || originWideHeaders.has(name)) continue;
     if (name === 'location' && typeof value === 'string') out[name] = rewriteLocation(value, context);
     else if (name === 'set-cookie') out[name] = rewriteSetCookies(Array.isArray(value) ? value : [value], context.prefix);
     else out[name] = value;
