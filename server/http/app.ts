@@ -44,6 +44,8 @@ export interface AppOptions {
    * by default the host name the learner used, on the ports listener's own port.
    */
   portsUrl?: string | undefined;
+  /** Requests and WebSockets one session may have open through the port proxy (default 64). */
+  portConnectionsPerSession?: number | undefined;
 }
 
 /**
@@ -206,6 +208,7 @@ export function createApp(options: AppOptions): App {
     clientAddress: (request) => clientAddress(request, options.publicUrl !== undefined),
     https: options.portsUrl?.startsWith('https:') ?? false,
     hostAllowed: (host) => hostAllowed(host, options.portsUrl ?? options.publicUrl),
+    connectionsPerSession: options.portConnectionsPerSession,
     log,
   });
   const portsServer = http.createServer((request, response) => {

@@ -78,6 +78,7 @@ beforeAll(async () => {
     driver,
     sessions,
     checkTimeoutMs: 1000,
+    portConnectionsPerSession: 3,
     log,
   });
   base = await app.listen(0, '127.0.0.1');
@@ -207,6 +208,29 @@ describe('what the proxy changes', () => {
     const refused = new WebSocket(at('/live').replace(/^http/, 'ws'));
     const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)));
     expect(status).toBe(403);
+  });
+
+  it('holds one session to its share of open connections, and frees them as they close', async () => {
+    const url = at('/live').replace(/^http/, 'ws');
+    const opened = await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const socket = new WebSocket(url, { headers: { cookie } });
+            socket.on('open', () => resolve(socket));
+            socket.on('error', reject);
+          }),
+      ),
+    );
+    const refused = new WebSocket(url, { headers: { cookie } });
+    expect(await new Promise<number>((resolve) => refused.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)))).toBe(429);
+    expect((await get(at('/'), cookie)).status).toBe(429);
+    await Promise.all(opened.map((socket) => new Promise((resolve) => {
+      socket.on('close', resolve);
+      socket.close();
+    })));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await get(at('/'), cookie)).status).toBe(200);
   });
 
   it('says so plainly when nothing answers on the port', async () => {

@@ -39,6 +39,8 @@ export interface PortProxyOptions {
   log: Logger;
   /** Longest wait for the app's response headers (default 60 s). */
   responseTimeoutMs?: number;
+  /** Requests and WebSockets one session may have open through the proxy at once (default 64). */
+  connectionsPerSession?: number;
 }
 
 export interface PortProxy {
@@ -85,6 +87,27 @@ export function createPortProxy(options: PortProxyOptions): PortProxy {
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 4, timeout: 30_000 });
   /** Upgraded connections are the server's no longer: they are ended here on close. */
   const tunnels = new Set<Duplex>();
+  /** Open requests and tunnels by session: one learner's app or script cannot hold all the server's sockets. */
+  const open = new Map<string, number>();
+  const connectionLimit = options.connectionsPerSession ?? 64;
+  /** Counts a connection for a session; returns its release (safe to call twice), or undefined when the session is at its limit. */
+  const take = (session: string): (() => void) | undefined => {
+    const count = open.get(session) ?? 0;
+    if (count >= connectionLimit) return undefined;
+    open.set(session, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (open.get(session) ?? 1) - 1;
+      if (left <= 0) open.delete(session);
+      else open.set(session, left);
+    };
+  };
+  const tooMany = (path: ProxiedPath) => {
+    log.info('port proxy at its limit for a session', { session: path.session, limit: connectionLimit });
+    return `This sandbox already has ${connectionLimit} requests open through Slipway, the most it may. Close some tabs of its apps and try again.`;
+  };
   /** Node addresses for a few seconds, so that each request does not ask the engine. */
   const addresses = new Map<string, { address: string | undefined; at: number }>();
   const nodeAddress = async (session: string, node: string): Promise<string | undefined> => {
@@ -163,6 +186,9 @@ export function createPortProxy(options: PortProxyOptions): PortProxy {
       log.info('port proxy refused', { session: path.session, node: path.node, port: path.port });
       return ownPage(response, 403, refusedText);
     }
+    const release = take(path.session);
+    if (!release) return ownPage(response, 429, tooMany(path));
+    response.on('close', release);
     nodeAddress(path.session, path.node).then(
       (address) => {
         if (!address) return ownPage(response, 404, `${path.node} of this sandbox is not running.`);
@@ -220,6 +246,12 @@ export function createPortProxy(options: PortProxyOptions): PortProxy {
       log.info('port proxy refused a websocket', { session: path.session, node: path.node, port: path.port });
       return refuse(403, 'Forbidden');
     }
+    const release = take(path.session);
+    if (!release) {
+      tooMany(path);
+      return refuse(429, 'Too Many Requests');
+    }
+    socket.on('close', release);
     nodeAddress(path.session, path.node).then(
       (address) => {
         if (!address) return refuse(404, 'Not Found');
