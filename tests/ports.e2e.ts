@@ -6,6 +6,7 @@
  * and opens them with the share link the first one gives.
  * The browser talks only to the local server.
  */
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
@@ -31,6 +32,12 @@ const buildFlask = [
   `printf '%s\\n' 'FROM python:3.11-slim' 'RUN pip install --no-cache-dir flask' 'COPY hello.py /app/hello.py' 'EXPOSE 5000' 'CMD ["python", "/app/hello.py"]' > Dockerfile`,
   'docker build -q -t flask:v3 . >/dev/null',
 ].join(' && ');
+
+/** With SLIPWAY_E2E_SCREENSHOTS=<dir>, saves what the page looks like (for looking, not asserting). */
+async function snap(name: string): Promise<void> {
+  const dir = process.env.SLIPWAY_E2E_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: path.join(dir, `${name}.png`) });
+}
 
 beforeAll(async () => {
   slipway = await startTestSlipway();
@@ -73,6 +80,7 @@ describe('a published port in the browser', () => {
     portLink = new URL((await link.getAttribute('href')) ?? '', slipway.url).href;
     expect(portLink).toMatch(new RegExp(`^${slipway.url}ports/${session}/node1/\\d+/$`));
     expect(await link.getAttribute('target')).toBe('_blank');
+    await snap('ports-listed');
   });
 
   it('opens it in a new tab through Slipway and reads the app\'s answer', async () => {
@@ -111,6 +119,7 @@ describe('a published port in the browser', () => {
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     const shared = await input.inputValue();
     expect(shared.startsWith(`${appUrl}?slipway-share=`)).toBe(true);
+    await snap('ports-shared');
     const teacher = await loopbackContext(browser);
     try {
       const tab = await teacher.context.newPage();
