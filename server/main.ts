@@ -67,6 +67,11 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     portsUrl: config.SLIPWAY_PORTS_URL,
     log,
   });
+  if (config.SLIPWAY_PUBLIC_URL && !config.SLIPWAY_PORTS_URL) {
+    log.warn('SLIPWAY_PUBLIC_URL is set but SLIPWAY_PORTS_URL is not: learners are sent to published ports at the public host name on SLIPWAY_PORTS_PORT over http; behind a proxy, give the ports origin a host name and set SLIPWAY_PORTS_URL', {
+      portsPort: config.SLIPWAY_PORTS_PORT,
+    });
+  }
   const url = await app.listen(config.SLIPWAY_PORT, config.SLIPWAY_HOST);
   const portsUrl = await app.listenPorts(config.SLIPWAY_PORTS_PORT, config.SLIPWAY_HOST).catch(async (error: unknown) => {
     await app.close();

@@ -18,8 +18,10 @@ import { learnerCookies } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
 import { setSecurityHeaders } from './security-headers.ts';
 import { createPortProxy } from '../ports/port-proxy.ts';
-import { passLifetimes, portPasses } from '../ports/port-pass.ts';
-import { openPortPath, parseOpenPortPath, proxiedPrefix, type PortTarget } from '../ports/port-routes.ts';
+import { createPortsServer } from '../ports/ports-server.ts';
+import { createPortOpener } from '../ports/port-links.ts';
+import { portPasses } from '../ports/port-pass.ts';
+import { parseOpenPortPath } from '../ports/port-routes.ts';
 
 export interface AppOptions {
   siteDir: string;
@@ -91,14 +93,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Where learners reach the ports, and the links to one port, for a request to Slipway's own origin. */
-export interface PortLinks {
-  /** The page's link for a port (on Slipway's origin; it checks the cookie and sends the browser on). */
-  open(target: PortTarget): string;
-  /** A link anyone may open for a while (passLifetimes.share). */
-  share(target: PortTarget): { url: string; expires: number };
-}
-
 /** Whether a Range header names at least one range that sirv can serve without throwing. */
 export function satisfiableRange(header: string): boolean {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
@@ -121,39 +115,22 @@ export function createApp(options: AppOptions): App {
   };
   const passes = portPasses(options.secret);
   let portsPort = 0;
-  /** The ports origin for a browser that asked Slipway under `host`. */
-  const portsBase = (host: string | undefined): string => {
-    if (options.portsUrl) return options.portsUrl.replace(/\/+$/, '');
-    const hostname = new URL(`http://${host ?? 'localhost'}`).hostname;
-    return `http://${hostname}:${portsPort}`;
-  };
-  const portLinks = (host: string | undefined): PortLinks => ({
-    open: openPortPath,
-    share: (target) => {
-      const expires = Date.now() + passLifetimes.share;
-      const token = passes.sign({ kind: 'share', session: target.session, node: target.node, port: target.port, expires });
-      return { url: `${portsBase(host)}${proxiedPrefix(target)}/?slipway-share=${token}`, expires };
-    },
+  const ports = createPortOpener({
+    passes,
+    portsUrl: options.portsUrl,
+    portsPort: () => portsPort,
+    learner: (request) => cookies.read(request),
+    ownerOf: (sessionId) => options.sessions.ownerOf(sessionId),
+    log,
   });
-  /** `/ports/<session>/<node>/<port>/`: the owner is sent on to the ports origin with a pass. */
-  const openPort = (request: http.IncomingMessage, response: http.ServerResponse, target: PortTarget) => {
-    if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');
-    const learnerId = cookies.read(request);
-    response.setHeader('Cache-Control', 'no-store');
-    if (!learnerId || options.sessions.ownerOf(target.session) !== learnerId) {
-      log.info('port link refused', { session: target.session });
-      return plain(response, 403, 'This port belongs to a sandbox that is not yours (or that has ended). Open ports from your own lesson page.');
-    }
-    const pass = passes.sign({ kind: 'owner', session: target.session, learner: learnerId, expires: Date.now() + passLifetimes.hop });
-    response.statusCode = 303;
-    response.setHeader('Location', `${portsBase(request.headers.host)}${proxiedPrefix(target)}/?slipway-pass=${pass}`);
-    response.end();
-  };
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     setSecurityHeaders(response);
     const url = new URL(request.url ?? '/', 'http://localhost');
     const portTarget = url.pathname.startsWith('/ports/') ? parseOpenPortPath(url.pathname) : undefined;
-    if (portTarget && request.method === 'GET') return openPort(request, response, portTarget);
+    if (portTarget && request.method === 'GET') {
+      if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');
+      return ports.open(request, response, portTarget);
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       return plain(response, 405, 'Method not allowed');
@@ -211,26 +188,7 @@ export function createApp(options: AppOptions): App {
     connectionsPerSession: options.portConnectionsPerSession,
     log,
   });
-  const portsServer = http.createServer((request, response) => {
-    request.on('error', (error) => log.info('port request stream failed', { error }));
-    response.on('error', (error) => log.info('port response stream failed', { error }));
-    try {
-      portProxy.handle(request, response);
-    } catch (error) {
-      log.error('port request failed', { error, method: request.method, url: request.url?.slice(0, 200) });
-      if (response.headersSent) response.destroy();
-      else plain(response, 500, 'Internal server error');
-    }
-  });
-  portsServer.on('upgrade', (request, socket, head) => {
-    try {
-      portProxy.upgrade(request, socket, head);
-    } catch (error) {
-      log.error('port upgrade failed', { error });
-      socket.destroy();
-    }
-  });
-  portsServer.on('clientError', (_error, socket) => socket.destroy());
+  const portsServer = createPortsServer(portProxy, log);
 
   const shells = new ShellRegistry();
   const perLearner = new SocketCounter(options.socketsPerLearner ?? 8);
@@ -305,7 +263,7 @@ export function createApp(options: AppOptions): App {
           shells,
           resumeGraceMs: options.resumeGraceMs ?? 120_000,
           checkTimeoutMs: options.checkTimeoutMs,
-          ports: portLinks(request.headers.host),
+          ports: ports.linksFor(request.headers.host),
           log,
         },
       );

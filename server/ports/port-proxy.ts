@@ -18,6 +18,7 @@ import type { SandboxDriver } from '../sandbox/driver.ts';
 import { passLifetimes, type PortPass, type PortPasses } from './port-pass.ts';
 import { parseProxiedPath, type ProxiedPath } from './port-routes.ts';
 import { forwardHeaders, responseHeaders } from './rewrite.ts';
+import { closedText, ownPage, refusedText } from './pages.ts';
 
 /** The cookie that carries a pass on the ports origin (a name Slipway's rewriting keeps from apps). */
 export const portPassCookie = 'slipway_port';
@@ -49,18 +50,6 @@ export interface PortProxy {
   close(): void;
 }
 
-/** Headers of the proxy's own pages: nothing runs in them. */
-function ownPage(response: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
-  response.statusCode = status;
-  response.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  response.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-  response.setHeader('X-Content-Type-Options', 'nosniff');
-  response.setHeader('Cache-Control', 'no-store');
-  response.setHeader('Referrer-Policy', 'no-referrer');
-  for (const [name, value] of Object.entries(extra)) response.setHeader(name, value);
-  response.end(`${text}\n`);
-}
-
 function cookieValues(header: string | undefined, name: string): string[] {
   const values: string[] = [];
   for (const part of (header ?? '').split(';')) {
@@ -68,18 +57,6 @@ function cookieValues(header: string | undefined, name: string): string[] {
     if (key === name) values.push(rest.join('='));
   }
   return values;
-}
-
-export const refusedText =
-  'This port belongs to a sandbox that is not yours, or your pass for it has run out.\n\n' +
-  "Open it from your own lesson page (the Ports list under the terminal), or ask the sandbox's owner for a share link.";
-
-export function closedText(path: ProxiedPath, reason: string): string {
-  return (
-    `Nothing answers on port ${path.port} of ${path.node} (${reason}).\n\n` +
-    `Is a container publishing port ${path.port} (docker ps shows it), and is the program in it listening on the container's port? ` +
-    'A program that has just started may need a moment: reload this page.'
-  );
 }
 
 export function createPortProxy(options: PortProxyOptions): PortProxy {

@@ -20,7 +20,7 @@ import { closeCodes, maxControlFrameBytes, maxInputFrameBytes, parseClientMessag
 import { RateLimit } from './rate-limit.ts';
 import { TerminalInput } from './terminal-input.ts';
 import { PortWatch } from '../ports/port-watch.ts';
-import type { PortLinks } from '../http/app.ts';
+import type { PortLinks } from '../ports/port-links.ts';
 
 export interface BridgeContext {
   sessions: SessionManager;
