@@ -81,6 +81,14 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).toContain('"abc"');
   });
 
+  it('reads the ports origin settings and names them when they are wrong', () => {
+    const config = loadConfig({ SLIPWAY_PORTS_PORT: '0', SLIPWAY_PORTS_URL: 'https://ports.slipway.example' });
+    expect(config.SLIPWAY_PORTS_PORT).toBe(0);
+    expect(config.SLIPWAY_PORTS_URL).toBe('https://ports.slipway.example');
+    expect(() => loadConfig({ SLIPWAY_PORTS_PORT: 'x' })).toThrow(/SLIPWAY_PORTS_PORT="x"/);
+    expect(() => loadConfig({ SLIPWAY_PORTS_URL: 'ports' })).toThrow(/SLIPWAY_PORTS_URL="ports"/);
+  });
+
   it('rejects a port above 65535', () => {
     expect(() => loadConfig({ SLIPWAY_PORT: '65536' })).toThrow(/SLIPWAY_PORT/);
   });
