@@ -191,6 +191,7 @@ async function startBenchSlipway(env: Record<string, string> = {}): Promise<{ sl
   const config = loadConfig({
     ...process.env,
     SLIPWAY_PORT: '0',
+    SLIPWAY_PORTS_PORT: '0',
     SLIPWAY_HOST: '127.0.0.1',
     SLIPWAY_INSTANCE: instance,
     SLIPWAY_LOG_LEVEL: 'warn',

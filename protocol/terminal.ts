@@ -27,6 +27,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('solution'), stepId: z.string().min(1).max(100) }),
   /** Build what the lesson needs from earlier lessons (the "Set up" button). */
   z.object({ type: z.literal('setup') }),
+  /** A link to one of this node's published ports that someone else (a teacher) may open for a while. */
+  z.object({ type: z.literal('share-port'), port: z.number().int().min(1).max(65535) }),
   z.object({ type: z.literal('ping') }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -51,6 +53,19 @@ export const stepResultSchema = z.object({
   output: z.string(),
 });
 export type StepResult = z.infer<typeof stepResultSchema>;
+
+/** A port the node's Docker engine publishes, and where the learner opens it through Slipway. */
+export const publishedPortSchema = z.object({
+  /** The port on the node (8000 in `-p 8000:5000`). */
+  port: z.number().int(),
+  /** The container's own port (5000). */
+  target: z.number().int(),
+  /** The inner container publishing it. */
+  container: z.string(),
+  /** Where to open it: a path on this site that sends the learner's browser on to the proxied port. */
+  url: z.string(),
+});
+export type PublishedPortEntry = z.infer<typeof publishedPortSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
   /** Progress while the sandbox starts; `ready` means the shell is attached. */
@@ -88,6 +103,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('setup'), state: z.enum(['running', 'done', 'failed']), output: z.string() }),
   /** The shell ended (the learner typed `exit`); the browser may reconnect for a new one. */
   z.object({ type: z.literal('exit'), code: z.number().int().nullable() }),
+  /** The ports this socket's node publishes, sent on connect and whenever they change. */
+  z.object({ type: z.literal('ports'), node: z.string(), ports: z.array(publishedPortSchema) }),
+  /** A share link for one port (asked for with `share-port`), valid until `expires` (ms since 1970). */
+  z.object({ type: z.literal('port-share'), node: z.string(), port: z.number().int(), url: z.string(), expires: z.number() }),
   z.object({ type: z.literal('pong') }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.SLIPWAY_LOG_LEVEL);
   const slipway = await startSlipway(config, log);
-  process.stdout.write(`\nSlipway is running: ${slipway.url}\n(Ctrl-C stops it and removes the learners' sandboxes.)\n\n`);
+  process.stdout.write(`\nSlipway is running: ${slipway.url}\nLearners' published ports are proxied at ${slipway.portsUrl}\n(Ctrl-C stops it and removes the learners' sandboxes.)\n\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -34,9 +34,13 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'EADDRINUSE' || code === 'EACCES') {
-    const port = process.env.SLIPWAY_PORT ?? '8080';
+    // Either listener: Slipway's own, or the ports origin's (the error names the port it wanted).
+    const failed = String((error as { port?: unknown }).port ?? '');
+    const portsPort = process.env.SLIPWAY_PORTS_PORT ?? '8081';
+    const variable = failed === portsPort && failed !== (process.env.SLIPWAY_PORT ?? '8080') ? 'SLIPWAY_PORTS_PORT' : 'SLIPWAY_PORT';
+    const port = variable === 'SLIPWAY_PORTS_PORT' ? portsPort : (process.env.SLIPWAY_PORT ?? '8080');
     const why = code === 'EADDRINUSE' ? 'is already in use' : 'needs more privileges than this user has';
-    process.stderr.write(`slipway: port ${port} ${why}: stop what uses it, or choose another with SLIPWAY_PORT.\n`);
+    process.stderr.write(`slipway: port ${port} ${why}: stop what uses it, or choose another with ${variable}.\n`);
   } else if (error instanceof ConfigError || error instanceof SlipwayError || error instanceof LessonError || (error instanceof Error && /not built/.test(error.message))) {
     process.stderr.write(`slipway: ${error.message}\n`);
   } else {

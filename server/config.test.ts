@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       SLIPWAY_BACKEND: 'docker',
       SLIPWAY_MIN_FREE_DISK_MB: 2048,
       SLIPWAY_PORT: 8080,
+      SLIPWAY_PORTS_PORT: 8081,
       SLIPWAY_SITE_DIR: path.join(projectRoot, 'dist'),
       SLIPWAY_STATE_DIR: path.join(projectRoot, '.slipway'),
       SLIPWAY_OFFLINE: false,
@@ -78,6 +79,14 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain('SLIPWAY_PORT');
     expect((error as ConfigError).message).toContain('"abc"');
+  });
+
+  it('reads the ports origin settings and names them when they are wrong', () => {
+    const config = loadConfig({ SLIPWAY_PORTS_PORT: '0', SLIPWAY_PORTS_URL: 'https://ports.slipway.example' });
+    expect(config.SLIPWAY_PORTS_PORT).toBe(0);
+    expect(config.SLIPWAY_PORTS_URL).toBe('https://ports.slipway.example');
+    expect(() => loadConfig({ SLIPWAY_PORTS_PORT: 'x' })).toThrow(/SLIPWAY_PORTS_PORT="x"/);
+    expect(() => loadConfig({ SLIPWAY_PORTS_URL: 'ports' })).toThrow(/SLIPWAY_PORTS_URL="ports"/);
   });
 
   it('rejects a port above 65535', () => {

@@ -28,6 +28,13 @@ export const configSchema = z.object({
     .url()
     .optional()
     .describe('URL learners open, when Slipway sits behind a proxy; WebSocket origins must match it.'),
+  SLIPWAY_PORTS_PORT: integer(0, 65535)
+    .default(8081)
+    .describe("Port of the ports origin, where learners' published ports are proxied (0 picks a free one); a port of its own keeps their apps' scripts out of Slipway's origin."),
+  SLIPWAY_PORTS_URL: z
+    .url()
+    .optional()
+    .describe('URL of the ports origin as learners reach it, when a proxy forwards a host name of its own (not a path of Slipway\'s) to SLIPWAY_PORTS_PORT.'),
   SLIPWAY_SECRET: z
     .string()
     .min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)')

@@ -15,6 +15,8 @@ import path from 'node:path';
 
 export interface Slipway {
   url: string;
+  /** Where learners' published ports are proxied (the ports origin). */
+  portsUrl: string;
   app: App;
   sessions: SessionManager;
   store: SqliteProgressStore;
@@ -65,11 +67,22 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     resumeGraceMs: config.SLIPWAY_RESUME_SECONDS * 1000,
     socketsPerLearner: config.SLIPWAY_SOCKETS_PER_LEARNER,
     socketsPerAddress: config.SLIPWAY_SOCKETS_PER_LEARNER * config.SLIPWAY_SANDBOXES_PER_ADDRESS,
+    portsUrl: config.SLIPWAY_PORTS_URL,
     log,
   });
+  if (config.SLIPWAY_PUBLIC_URL && !config.SLIPWAY_PORTS_URL) {
+    log.warn('SLIPWAY_PUBLIC_URL is set but SLIPWAY_PORTS_URL is not: learners are sent to published ports at the public host name on SLIPWAY_PORTS_PORT over http; behind a proxy, give the ports origin a host name and set SLIPWAY_PORTS_URL', {
+      portsPort: config.SLIPWAY_PORTS_PORT,
+    });
+  }
   const url = await app.listen(config.SLIPWAY_PORT, config.SLIPWAY_HOST);
+  const portsUrl = await app.listenPorts(config.SLIPWAY_PORTS_PORT, config.SLIPWAY_HOST).catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
   return {
     url,
+    portsUrl,
     app,
     sessions,
     store,

@@ -39,6 +39,11 @@ export const ui = {
     setupDone: 'Set up. You can start.',
     setupFailed: 'The setup failed:',
     progress: '{done} of {total} steps',
+    ports: 'Ports',
+    portTitle: 'Open in a new tab, through Slipway (only you can)',
+    sharePort: 'Share',
+    sharePortTitle: 'A link that others (your teacher) can open for an hour',
+    portShared: 'Anyone with this link can open port {port} for an hour:',
     status: {
       connecting: 'Connecting to your sandbox…',
       starting: 'Starting your sandbox…',
@@ -92,6 +97,11 @@ export const ui = {
     setupDone: '已准备好，可以开始了。',
     setupFailed: '准备失败：',
     progress: '已完成 {done}/{total} 步',
+    ports: '端口',
+    portTitle: '通过 Slipway 在新标签页中打开（只有你能打开）',
+    sharePort: '分享',
+    sharePortTitle: '生成一个他人（如老师）一小时内可以打开的链接',
+    portShared: '拿到这个链接的人在一小时内都能打开端口 {port}：',
     status: {
       connecting: '正在连接你的沙箱…',
       starting: '正在启动你的沙箱…',

@@ -17,6 +17,11 @@ import { hostAllowed } from './host.ts';
 import { learnerCookies } from './learner-cookie.ts';
 import { originAllowed } from './origin.ts';
 import { setSecurityHeaders } from './security-headers.ts';
+import { createPortProxy } from '../ports/port-proxy.ts';
+import { createPortsServer } from '../ports/ports-server.ts';
+import { createPortOpener } from '../ports/port-links.ts';
+import { portPasses } from '../ports/port-pass.ts';
+import { parseOpenPortPath } from '../ports/port-routes.ts';
 
 export interface AppOptions {
   siteDir: string;
@@ -36,6 +41,13 @@ export interface AppOptions {
   /** Most terminal sockets one learner may hold; an address may hold this many per sandbox it may have. */
   socketsPerLearner?: number;
   socketsPerAddress?: number;
+  /**
+   * The ports origin as learners reach it (SLIPWAY_PORTS_URL), when Slipway is behind a proxy;
+   * by default the host name the learner used, on the ports listener's own port.
+   */
+  portsUrl?: string | undefined;
+  /** Requests and WebSockets one session may have open through the port proxy (default 64). */
+  portConnectionsPerSession?: number | undefined;
 }
 
 /**
@@ -73,7 +85,11 @@ class SocketCounter {
 
 export interface App {
   server: http.Server;
+  /** The ports origin's own server: learners' published ports, proxied (server/ports/). */
+  portsServer: http.Server;
   listen(port: number, host: string): Promise<string>;
+  /** Listens for the ports origin; resolves with its URL. */
+  listenPorts(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -97,9 +113,24 @@ export function createApp(options: AppOptions): App {
     response.setHeader('Content-Type', 'text/plain; charset=utf-8');
     response.end(`${text}\n`);
   };
+  const passes = portPasses(options.secret);
+  let portsPort = 0;
+  const ports = createPortOpener({
+    passes,
+    portsUrl: options.portsUrl,
+    portsPort: () => portsPort,
+    learner: (request) => cookies.read(request),
+    ownerOf: (sessionId) => options.sessions.ownerOf(sessionId),
+    log,
+  });
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     setSecurityHeaders(response);
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const portTarget = url.pathname.startsWith('/ports/') ? parseOpenPortPath(url.pathname) : undefined;
+    if (portTarget && request.method === 'GET') {
+      if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');
+      return ports.open(request, response, portTarget);
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       return plain(response, 405, 'Method not allowed');
@@ -146,6 +177,18 @@ export function createApp(options: AppOptions): App {
       else plain(response, 500, 'Internal server error');
     }
   });
+
+  const portProxy = createPortProxy({
+    driver: options.driver,
+    ownerOf: (sessionId) => options.sessions.ownerOf(sessionId),
+    passes,
+    clientAddress: (request) => clientAddress(request, options.publicUrl !== undefined),
+    https: options.portsUrl?.startsWith('https:') ?? false,
+    hostAllowed: (host) => hostAllowed(host, options.portsUrl ?? options.publicUrl),
+    connectionsPerSession: options.portConnectionsPerSession,
+    log,
+  });
+  const portsServer = createPortsServer(portProxy, log);
 
   const shells = new ShellRegistry();
   const perLearner = new SocketCounter(options.socketsPerLearner ?? 8);
@@ -220,6 +263,7 @@ export function createApp(options: AppOptions): App {
           shells,
           resumeGraceMs: options.resumeGraceMs ?? 120_000,
           checkTimeoutMs: options.checkTimeoutMs,
+          ports: ports.linksFor(request.headers.host),
           log,
         },
       );
@@ -228,6 +272,16 @@ export function createApp(options: AppOptions): App {
 
   return {
     server,
+    portsServer,
+    listenPorts: (port, host) =>
+      new Promise((resolve, reject) => {
+        portsServer.once('error', reject);
+        portsServer.listen(port, host, () => {
+          portsPort = (portsServer.address() as AddressInfo).port;
+          const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          resolve(options.portsUrl ?? `http://${shownHost}:${portsPort}/`);
+        });
+      }),
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -243,6 +297,11 @@ export function createApp(options: AppOptions): App {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      portProxy.close();
+      if (portsServer.listening) {
+        portsServer.closeAllConnections();
+        await new Promise<void>((resolve) => portsServer.close(() => resolve()));
+      }
     },
   };
 }

@@ -58,6 +58,16 @@ export interface RunOptions {
   view?: 'node' | 'learner';
 }
 
+/** A TCP port that a node's Docker engine publishes on all the node's addresses (`-p`, `-P`). */
+export interface PublishedPort {
+  /** The port on the node (8000 in `-p 8000:5000`). */
+  port: number;
+  /** The container's own port (5000). */
+  target: number;
+  /** The inner container that publishes it. */
+  container: string;
+}
+
 export interface SandboxDriver {
   /** Starts every node of a sandbox and waits until each node's Docker engine answers. */
   start(spec: SandboxSpec, onProgress: (phase: StartPhase, message: string) => void): Promise<SandboxInfo>;
@@ -90,6 +100,13 @@ export interface SandboxDriver {
    * and where the learner cannot change what it sees (a check must not be fakeable).
    */
   run(sessionId: string, node: string, command: string, timeoutMs: number, options?: RunOptions): Promise<RunResult>;
+  /** The ports the node's Docker engine publishes on all its addresses, by port; none when the engine does not answer. */
+  listPorts(sessionId: string, node: string): Promise<PublishedPort[]>;
+  /**
+   * The address at which this server reaches the node's published ports (never the learner:
+   * the address is not theirs to choose), or undefined when the node does not exist.
+   */
+  nodeAddress(sessionId: string, node: string): Promise<string | undefined>;
   /** Removes what half-finished starts left (networks, volumes of sessions with no node); returns how many. */
   sweep(): Promise<number>;
   /** Every sandbox this installation owns, e.g. to clean up after a crash. */

@@ -216,6 +216,12 @@ export class SessionManager {
     return count;
   }
 
+  /** The learner who owns a running session, or undefined when no such session is held. */
+  ownerOf(sessionId: string): string | undefined {
+    for (const session of this.#byLearner.values()) if (session.id === sessionId) return session.learnerId;
+    return undefined;
+  }
+
   /** The learner typed something: from now on the sandbox gets the full idle time. */
   markUsed(session: Session): void {
     session.used = true;

@@ -20,6 +20,8 @@ import { OutputFlow } from './output-flow.ts';
 import { closeCodes, maxControlFrameBytes, maxInputFrameBytes, parseClientMessage, type ServerMessage } from '../../protocol/terminal.ts';
 import { RateLimit } from './rate-limit.ts';
 import { TerminalInput } from './terminal-input.ts';
+import { PortWatch } from '../ports/port-watch.ts';
+import type { PortLinks } from '../ports/port-links.ts';
 
 export interface BridgeContext {
   sessions: SessionManager;
@@ -30,6 +32,8 @@ export interface BridgeContext {
   /** How long a shell waits for a new socket after its socket closed. */
   resumeGraceMs: number;
   checkTimeoutMs: number;
+  /** Links to the node's published ports; without them, ports are not watched. */
+  ports?: PortLinks | undefined;
   log: Logger;
 }
 
@@ -92,6 +96,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   let session: Session | undefined;
   let live: LiveShell | undefined;
   let checks: CheckScheduler | undefined;
+  let ports: PortWatch | undefined;
   let closed = false;
   let size = { cols: request.cols, rows: request.rows };
   const input = new TerminalInput(ws, { onResizeError: (error) => log.warn('resize failed', { error }) });
@@ -118,6 +123,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       const result = await runSetup(context.driver, owned.id, lesson);
       send({ type: 'setup', state: result.ok ? 'done' : 'failed', output: result.output });
       checks?.request('button');
+      ports?.request();
     } catch (error) {
       send({ type: 'setup', state: 'failed', output: toSlipwayError(error).message });
     } finally {
@@ -168,6 +174,13 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       case 'setup':
         if (session) void setUp(session);
         break;
+      case 'share-port':
+        if (session && context.ports) {
+          const { url, expires } = context.ports.share({ session: session.id, node, port: message.port });
+          send({ type: 'port-share', node, port: message.port, url, expires });
+          log.info('port share link made', { port: message.port });
+        }
+        break;
       case 'ping':
         send({ type: 'pong' });
         break;
@@ -177,6 +190,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
   ws.on('close', () => {
     closed = true;
     checks?.close();
+    ports?.close();
     input.detach();
     if (!session) return;
     const owned = session;
@@ -265,7 +279,10 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       opened.attach({
         output: (chunk) => {
           output.send(chunk);
-          if (detector.push(chunk) > 0) checks?.request('command');
+          if (detector.push(chunk) > 0) {
+            checks?.request('command');
+            ports?.requestSoon();
+          }
         },
         exited: (code) => {
           if (closed) return;
@@ -283,6 +300,19 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       send({ type: 'status', phase: 'ready', message: 'Ready.' });
       log.info(resumed ? 'terminal resumed' : 'terminal attached', { shell: opened.id.slice(0, 8) });
       checks.request('connect');
+      const links = context.ports;
+      if (links) {
+        const sessionId = owned.id;
+        ports = new PortWatch({
+          driver: context.driver,
+          sessionId,
+          node,
+          log,
+          report: (list) =>
+            send({ type: 'ports', node, ports: list.map((entry) => ({ ...entry, url: links.open({ session: sessionId, node, port: entry.port }) })) }),
+        });
+        ports.request();
+      }
     } catch (error) {
       const slipwayError = toSlipwayError(error);
       if (slipwayError.code === 'INTERNAL') log.error('terminal failed', { error });

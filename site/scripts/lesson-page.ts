@@ -3,7 +3,7 @@
  * first shown), the steps panel with hints and solutions on request, the setup button, and
  * the clickable command blocks in the lesson text.
  */
-import type { ErrorCode, ServerMessage, StepResult } from '../../protocol/terminal.ts';
+import type { ErrorCode, PublishedPortEntry, ServerMessage, StepResult } from '../../protocol/terminal.ts';
 import { TerminalConnection } from './terminal-connection.ts';
 import { wireKeyBar } from './key-bar.ts';
 import { createTerminalView, type TerminalView } from './terminal-view.ts';
@@ -27,6 +27,10 @@ interface Strings {
   interrupt: string;
   interruptTitle: string;
   stillRunning: string;
+  portTitle: string;
+  sharePort: string;
+  sharePortTitle: string;
+  portShared: string;
 }
 
 declare global {
@@ -49,6 +53,8 @@ interface Tab {
   busy: boolean;
   /** Called at the next prompt. */
   onPrompt: (() => void)[];
+  /** The ports the node publishes, as the server last said. */
+  ports: PublishedPortEntry[];
 }
 
 /** How long a Run click waits for a command that is just finishing before it says so. */
@@ -135,6 +141,48 @@ export function startLessonPage(): void {
   const setupOutput = setupBox?.querySelector<HTMLElement>('[data-setup-output]');
   const setupState = setupBox?.querySelector<HTMLElement>('[data-setup-state]');
 
+  const portsBox = root.querySelector<HTMLElement>('[data-ports]');
+  const portsList = portsBox?.querySelector<HTMLElement>('[data-ports-list]');
+  const shareBox = portsBox?.querySelector<HTMLElement>('[data-port-share]');
+  /** The shown tab's published ports: each opens in a new tab through Slipway, or gives a share link. */
+  const renderPorts = () => {
+    if (!portsBox || !portsList || !active) return;
+    const tab = active;
+    portsList.replaceChildren(
+      ...tab.ports.map((entry) => {
+        const item = document.createElement('li');
+        const link = document.createElement('a');
+        link.href = entry.url;
+        link.target = '_blank';
+        link.rel = 'noopener';
+        link.title = strings.portTitle;
+        link.dataset.portLink = String(entry.port);
+        link.textContent = `${entry.port} → ${entry.container}:${entry.target}`;
+        const share = document.createElement('button');
+        share.type = 'button';
+        share.textContent = strings.sharePort;
+        share.title = strings.sharePortTitle;
+        share.dataset.sharePort = String(entry.port);
+        share.addEventListener('click', () => tab.connection.send({ type: 'share-port', port: entry.port }));
+        item.append(link, share);
+        return item;
+      }),
+    );
+    portsBox.hidden = tab.ports.length === 0;
+    if (shareBox && shareBox.dataset.node !== tab.node) shareBox.hidden = true;
+  };
+  const showShare = (node: string, port: number, url: string) => {
+    if (!shareBox) return;
+    shareBox.dataset.node = node;
+    const text = shareBox.querySelector<HTMLElement>('[data-port-share-text]');
+    const input = shareBox.querySelector<HTMLInputElement>('[data-port-share-url]');
+    if (text) text.textContent = strings.portShared.replace('{port}', String(port));
+    if (input) input.value = url;
+    shareBox.hidden = false;
+    input?.select();
+    void navigator.clipboard?.writeText(url).catch(() => undefined);
+  };
+
   const onMessage = (tab: Tab, message: ServerMessage) => {
     switch (message.type) {
       case 'status': {
@@ -183,6 +231,13 @@ export function startLessonPage(): void {
         // the output's own order (the binary frames that follow come after it).
         if (message.reset) tab.view.write(`\x1bc${message.screen ?? ''}`);
         break;
+      case 'ports':
+        tab.ports = message.ports;
+        if (tab === active) renderPorts();
+        break;
+      case 'port-share':
+        if (tab === active) showShare(message.node, message.port, message.url);
+        break;
       case 'pong':
         break;
     }
@@ -209,6 +264,7 @@ export function startLessonPage(): void {
       started: false,
       busy: false,
       onPrompt: [],
+      ports: [],
       connection: undefined as unknown as TerminalConnection,
     };
     view.onPrompt(() => {
@@ -289,6 +345,7 @@ export function startLessonPage(): void {
       tab.connection.connect();
     }
     refreshStatus();
+    renderPorts();
     tab.view.focus();
     return tab;
   };

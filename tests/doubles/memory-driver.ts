@@ -5,7 +5,7 @@
  */
 import { Duplex, PassThrough } from 'node:stream';
 import { SlipwayError } from '../../server/errors.ts';
-import type { RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../../server/sandbox/driver.ts';
+import type { PublishedPort, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../../server/sandbox/driver.ts';
 
 export type DriverCall =
   | { method: 'start'; sessionId: string; learnerId: string; nodes: string[] }
@@ -154,6 +154,19 @@ export class MemoryDriver implements SandboxDriver {
     return 0;
   }
 
+  /** Ports a test says a node publishes, by `session/node`; a node's address is 127.0.0.1. */
+  readonly ports = new Map<string, PublishedPort[]>();
+
+  async listPorts(sessionId: string, node: string): Promise<PublishedPort[]> {
+    this.#require(sessionId, node);
+    return this.ports.get(`${sessionId}/${node}`) ?? [];
+  }
+
+  async nodeAddress(sessionId: string, node: string): Promise<string | undefined> {
+    const spec = this.sandboxes.get(sessionId);
+    return spec?.nodes.includes(node) ? '127.0.0.1' : undefined;
+  }
+
   async list(): Promise<SandboxInfo[]> {
     this.calls.push({ method: 'list' });
     return [...this.sandboxes.values()].map((spec) => ({
@@ -212,6 +225,14 @@ export class FailingDriver implements SandboxDriver {
 
   async sweep(): Promise<number> {
     return 0;
+  }
+
+  async listPorts(): Promise<PublishedPort[]> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async nodeAddress(): Promise<string | undefined> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
   }
 
   async list(): Promise<SandboxInfo[]> {

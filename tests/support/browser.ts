@@ -96,3 +96,18 @@ export async function typeCommand(page: Page, command: string): Promise<void> {
   await page.keyboard.type(command);
   await page.keyboard.press('Enter');
 }
+
+/**
+ * page.goto, again when Chromium gives up with ERR_NETWORK_CHANGED: the engine adding or
+ * removing a network (a sandbox starting, here or in another test run on the same engine)
+ * changes the host's addresses, and Chromium then abandons requests in flight.
+ */
+export async function gotoRetrying(page: Page, url: string): Promise<Awaited<ReturnType<Page['goto']>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (error) {
+      if (attempt >= 4 || !/ERR_NETWORK_CHANGED/.test((error as Error).message)) throw error;
+    }
+  }
+}

@@ -19,6 +19,7 @@ export async function startTestSlipway(env: Record<string, string> = {}, options
     SLIPWAY_INSTANCE: testInstance(),
     SLIPWAY_HOST: '127.0.0.1',
     SLIPWAY_PORT: '0',
+    SLIPWAY_PORTS_PORT: '0',
     SLIPWAY_LOG_LEVEL: 'warn',
     SLIPWAY_SECRET: testSecret,
     SLIPWAY_OFFLINE: '1',

@@ -5,8 +5,8 @@
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
-import type { RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
-import { engineUnavailable, idempotent, isEngineUnreachable, type Docker } from './engine.ts';
+import type { PublishedPort, RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
+import { engineUnavailable, idempotent, isEngineUnreachable, statusOf, type Docker } from './engine.ts';
 import { endDetachedShellsInNode, isShellHeld, openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
@@ -14,6 +14,7 @@ import { createInFreeSlot, nodeUser } from './node-users.ts';
 import type { SessionService } from './services.ts';
 import { createSessionNetwork } from './session-network.ts';
 import { checkFreeDisk } from './host-checks.ts';
+import { listContainersCommand, parsePublishedPorts } from '../published-ports.ts';
 
 export const defaultSubnetPool = '10.213.0.0/16';
 
@@ -348,5 +349,25 @@ export class DockerDriver implements SandboxDriver {
    */
   run(sessionId: string, node: string, command: string, timeoutMs: number, options: RunOptions = {}): Promise<RunResult> {
     return runInNode(this.#docker, this.#container(sessionId, node), node, command, timeoutMs, { enter: options.view === 'learner' });
+  }
+
+  async listPorts(sessionId: string, node: string): Promise<PublishedPort[]> {
+    const result = await runInNode(this.#docker, this.#container(sessionId, node), node, listContainersCommand, 5000, { enter: false });
+    return result.exitCode === 0 ? parsePublishedPorts(result.output) : [];
+  }
+
+  /**
+   * The node's address on its session network: the rootless engine's port driver (rootlesskit's
+   * builtin) listens for published ports in the node container's own network namespace.
+   */
+  async nodeAddress(sessionId: string, node: string): Promise<string | undefined> {
+    try {
+      const info = await this.#container(sessionId, node).inspect();
+      if (!info.State.Running) return undefined;
+      return info.NetworkSettings.Networks[this.#networkName(sessionId)]?.IPAddress || undefined;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
   }
 }

@@ -5,6 +5,10 @@
  * forwarded but delivered, and would reach the Slipway server, the engine's API if exposed,
  * and every other service on the host. These rules drop it, for IPv4 and IPv6.
  *
+ * Replies to connections the host opened are let through (conntrack ESTABLISHED,RELATED, above
+ * the drop): the server proxies learners' published ports (server/ports/), so it opens
+ * connections to nodes and must hear their answers; a node still cannot open one to the host.
+ *
  * The rules are added from a short-lived container in the host's network namespace, so the
  * server needs no iptables of its own and no root beyond access to the engine.
  */
@@ -15,8 +19,15 @@ import { baseLabels, objectName } from './labels.ts';
 /** Every session network's bridge is named with this prefix (at most 15 characters in all). */
 export const bridgePrefix = 'slw';
 
-const script = ['iptables', 'ip6tables']
-  .map((tool) => `${tool} -C INPUT -i ${bridgePrefix}+ -j DROP 2>/dev/null || ${tool} -I INPUT -i ${bridgePrefix}+ -j DROP`)
+const replies = `-i ${bridgePrefix}+ -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`;
+
+/** For each tool: the drop if it is missing, then the accept of replies moved (or put) above it. */
+export const firewallScript = ['iptables', 'ip6tables']
+  .map(
+    (tool) =>
+      `{ ${tool} -C INPUT -i ${bridgePrefix}+ -j DROP 2>/dev/null || ${tool} -I INPUT -i ${bridgePrefix}+ -j DROP; } && ` +
+      `{ ${tool} -D INPUT ${replies} 2>/dev/null; ${tool} -I INPUT 1 ${replies}; }`,
+  )
   .join(' && ');
 
 export async function ensureHostFirewall(docker: Docker, instance: string, image: string, log: Logger): Promise<void> {
@@ -27,7 +38,7 @@ export async function ensureHostFirewall(docker: Docker, instance: string, image
     Image: image,
     Labels: baseLabels(instance, 'helper'),
     Entrypoint: ['sh', '-c'],
-    Cmd: [script],
+    Cmd: [firewallScript],
     HostConfig: { NetworkMode: 'host', CapAdd: ['NET_ADMIN', 'NET_RAW'] },
   });
   try {
