@@ -332,6 +332,10 @@ describe('SessionManager', () => {
       expect(driver.callsTo('claim')).toEqual([{ method: 'claim', sessionId: session.id, learnerId: 'learner-a' }]);
       expect(driver.sandboxes.get(session.id)?.learnerId).toBe('learner-a');
       expect(sessions.size).toBe(1);
+      // Its node1 shell was opened ahead; the first terminal takes it, once.
+      const prepared = sessions.takePreparedShell(session, 'node1');
+      expect(driver.heldShells.get(prepared!)).toMatchObject({ sessionId: session.id, node: 'node1' });
+      expect(sessions.takePreparedShell(session, 'node1')).toBeUndefined();
       // One more starts in the background, for no one.
       await poolReady(sessions, 2);
       expect(driver.callsTo('start').length).toBe(starts + 1);

@@ -2,7 +2,7 @@
  * Learner sessions: one sandbox per learner, reused across lessons and page reloads, removed
  * when no terminal has been open for the idle time, and limited in number.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { SlipwayError, toSlipwayError } from '../errors.ts';
 import type { SandboxDriver, StartPhase } from '../sandbox/driver.ts';
@@ -20,6 +20,8 @@ export interface Session {
   used: boolean;
   attached: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Shells opened ahead of the learner (a pooled sandbox's), by node, for their first terminal. */
+  preparedShells?: Map<string, string>;
 }
 
 export interface SessionManagerOptions {
@@ -45,6 +47,8 @@ export interface SessionManagerOptions {
 interface Pooled {
   id: string;
   nodes: string[];
+  /** A login shell already open in node1, held there, for the learner's first terminal. */
+  shellId?: string;
 }
 
 /** After a pool start fails, the next try waits this long. */
@@ -101,9 +105,11 @@ export class SessionManager {
       const started = this.#driver
         .start({ sessionId: id, learnerId: '', nodes }, () => undefined)
         .then(
-          () => {
+          async () => {
             if (this.#closed) return this.#driver.stop(id).catch(() => undefined);
-            this.#pool.push({ id, nodes });
+            const shellId = await this.#prepareShell(id);
+            if (this.#closed) return this.#driver.stop(id).catch(() => undefined);
+            this.#pool.push({ id, nodes, ...(shellId ? { shellId } : {}) });
             this.#log.info('pool sandbox ready', { session: id, pooled: this.#pool.length });
           },
           (error: unknown) => {
@@ -123,6 +129,30 @@ export class SessionManager {
     }
   }
 
+  /**
+   * Opens a login shell in a pooled sandbox's node1 and leaves it held there (the exec is let
+   * go), so that the learner's first terminal attaches to a shell whose start-up is over.
+   */
+  async #prepareShell(sessionId: string): Promise<string | undefined> {
+    const shellId = randomUUID();
+    try {
+      const shell = await this.#driver.openShell(sessionId, 'node1', { cols: 80, rows: 24, id: shellId });
+      shell.stream.on('error', () => undefined);
+      shell.stream.destroy();
+      return shellId;
+    } catch (error) {
+      this.#log.warn('no shell prepared in a pool sandbox', { session: sessionId, error: toSlipwayError(error).message });
+      return undefined;
+    }
+  }
+
+  /** The shell opened ahead for this session's node, once: the first terminal takes it. */
+  takePreparedShell(session: Session, node: string): string | undefined {
+    const shellId = session.preparedShells?.get(node);
+    session.preparedShells?.delete(node);
+    return shellId;
+  }
+
   /** A ready pool sandbox, given to `learnerId`; undefined when the pool is empty or its sandboxes are gone. */
   async #fromPool(learnerId: string, address: string): Promise<Session | undefined> {
     for (let pooled = this.#pool.shift(); pooled; pooled = this.#pool.shift()) {
@@ -137,7 +167,17 @@ export class SessionManager {
       }
       this.fillPool();
       this.#log.info('sandbox taken from the pool', { session: taken.id, pooled: this.#pool.length });
-      return { id: taken.id, learnerId, address, used: false, nodes: [...taken.nodes], growing: Promise.resolve(), attached: 0, idleTimer: undefined };
+      return {
+        id: taken.id,
+        learnerId,
+        address,
+        used: false,
+        nodes: [...taken.nodes],
+        growing: Promise.resolve(),
+        attached: 0,
+        idleTimer: undefined,
+        ...(taken.shellId ? { preparedShells: new Map([['node1', taken.shellId]]) } : {}),
+      };
     }
     return undefined;
   }

@@ -79,6 +79,20 @@ async function takeOverHeldShell(
   }
 }
 
+/**
+ * A new shell for the socket: the one opened ahead in a pooled sandbox (its start-up already
+ * done), or a fresh one. Registered before it is returned.
+ */
+async function openShell(context: BridgeContext, session: Session, owner: ShellOwner, size: { cols: number; rows: number }): Promise<LiveShell> {
+  const preparedId = context.sessions.takePreparedShell(session, owner.node);
+  const prepared = preparedId ? await context.driver.reattachShell(session.id, owner.node, { ...size, id: preparedId }).catch(() => undefined) : undefined;
+  const id = prepared ? preparedId! : randomUUID();
+  const shell = prepared ?? (await context.driver.openShell(session.id, owner.node, { ...size, id }));
+  const live = new LiveShell(shell, owner, id, size);
+  context.shells.add(live);
+  return live;
+}
+
 export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context: BridgeContext): void {
   const lesson = Object.hasOwn(context.course, request.lesson) ? context.course[request.lesson] : undefined;
   let log = context.log.child({ learner: request.learnerId.slice(0, 8), lesson: request.lesson, node: request.node });
@@ -257,9 +271,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
           opened = held;
           log.info('held shell taken over after a restart', { shell: held.id.slice(0, 8) });
         } else {
-          const id = randomUUID();
-          opened = new LiveShell(await context.driver.openShell(owned.id, node, { ...size, id }), owner, id, size);
-          context.shells.add(opened);
+          opened = await openShell(context, owned, owner, size);
         }
         if (closed) {
           const shell = opened;
