@@ -93,8 +93,10 @@ export interface SandboxDriver {
    * id. What the shell printed while nothing was attached is not kept.
    */
   reattachShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell | undefined>;
-  /** Ends the shells a node holds that nothing attached to since `since` (those whose learner did not come back after a restart). */
-  endDetachedShells(sessionId: string, node: string, since: Date): Promise<void>;
+  /** After a restart, before any page can attach: marks every shell the node holds as left by the earlier server. */
+  markShellsOrphaned(sessionId: string, node: string): Promise<void>;
+  /** Ends the marked shells that no page took over since (their learner did not come back). */
+  endOrphanedShells(sessionId: string, node: string): Promise<void>;
   /**
    * Runs a non-interactive command in a node, with a timeout; never through the learner's shell,
    * and where the learner cannot change what it sees (a check must not be fakeable).

@@ -329,15 +329,17 @@ export class SessionManager {
    */
   async recover(): Promise<{ adopted: number; removed: number }> {
     const known = new Set([...this.#byLearner.values()].map((session) => session.id));
-    const since = new Date();
     let adopted = 0;
     let removed = 0;
     const target = this.#options.poolSize ?? 0;
     for (const info of await this.#driver.list()) {
       if (known.has(info.sessionId)) continue;
       if (!info.learnerId && info.running && this.#pool.length < target && this.#total < this.#options.maxSandboxes) {
-        // A pool sandbox nobody took: it stays in the pool.
-        this.#pool.push({ id: info.sessionId, nodes: info.nodes });
+        // A pool sandbox nobody took: it stays in the pool (its shell opened ahead is not
+        // known any more, and goes).
+        const pooled: Pooled = { id: info.sessionId, nodes: info.nodes };
+        this.#pool.push(pooled);
+        await this.#orphanShells(info.sessionId, info.nodes, () => this.#pool.includes(pooled) || [...this.#byLearner.values()].some((session) => session.id === pooled.id));
         adopted += 1;
         continue;
       }
@@ -346,7 +348,7 @@ export class SessionManager {
         const session: Session = { id: info.sessionId, learnerId: info.learnerId, address: '', used: true, nodes: info.nodes, growing: Promise.resolve(), attached: 0, idleTimer: undefined };
         this.#byLearner.set(info.learnerId, session);
         this.#scheduleIdle(session);
-        this.#endUnclaimedShells(session, since);
+        await this.#orphanShells(session.id, session.nodes, () => this.#byLearner.get(session.learnerId) === session);
         adopted += 1;
       } else {
         await this.#driver.stop(info.sessionId);
@@ -357,14 +359,25 @@ export class SessionManager {
     return { adopted, removed };
   }
 
-  /** Ends the shells of a taken-back sandbox that no page took over in the grace time. */
-  #endUnclaimedShells(session: Session, since: Date): void {
+  /**
+   * The shells a taken-back sandbox's nodes still hold: marked now, before any page can attach
+   * (a page that comes back takes its shell over and unmarks it), and those still marked after
+   * the grace time are ended.
+   */
+  async #orphanShells(sessionId: string, nodes: string[], stillHere: () => boolean): Promise<void> {
+    const marked: string[] = [];
+    for (const node of nodes) {
+      await this.#driver.markShellsOrphaned(sessionId, node).then(
+        () => marked.push(node),
+        (error: unknown) => this.#log.warn('marking held shells failed', { session: sessionId, node, error: toSlipwayError(error).message }),
+      );
+    }
     const timer = setTimeout(() => {
-      if (this.#byLearner.get(session.learnerId) !== session) return;
-      for (const node of session.nodes) {
+      if (!stillHere()) return;
+      for (const node of marked) {
         this.#driver
-          .endDetachedShells(session.id, node, since)
-          .catch((error: unknown) => this.#log.warn('ending unclaimed shells failed', { session: session.id, node, error }));
+          .endOrphanedShells(sessionId, node)
+          .catch((error: unknown) => this.#log.warn('ending unclaimed shells failed', { session: sessionId, node, error: toSlipwayError(error).message }));
       }
     }, this.#options.heldShellGraceMs ?? 120_000);
     timer.unref();

@@ -105,7 +105,7 @@ export class MemoryDriver implements SandboxDriver {
   }
 
   /** Shells held as a node would hold them (they outlive a server), by id. */
-  readonly heldShells = new Map<string, { sessionId: string; node: string; attachedAt: Date }>();
+  readonly heldShells = new Map<string, { sessionId: string; node: string; orphan: boolean }>();
 
   async reattachShell(sessionId: string, node: string, options: ShellOptions): Promise<Shell | undefined> {
     this.calls.push({ method: 'reattachShell', sessionId, node, options: { ...options } });
@@ -115,14 +115,18 @@ export class MemoryDriver implements SandboxDriver {
     return this.#shell(sessionId, node, options.id);
   }
 
-  async endDetachedShells(sessionId: string, node: string, since: Date): Promise<void> {
+  async markShellsOrphaned(sessionId: string, node: string): Promise<void> {
+    for (const held of this.heldShells.values()) if (held.sessionId === sessionId && held.node === node) held.orphan = true;
+  }
+
+  async endOrphanedShells(sessionId: string, node: string): Promise<void> {
     for (const [id, held] of this.heldShells) {
-      if (held.sessionId === sessionId && held.node === node && held.attachedAt < since) this.heldShells.delete(id);
+      if (held.sessionId === sessionId && held.node === node && held.orphan) this.heldShells.delete(id);
     }
   }
 
   #shell(sessionId: string, node: string, id: string): Shell {
-    this.heldShells.set(id, { sessionId, node, attachedAt: new Date() });
+    this.heldShells.set(id, { sessionId, node, orphan: false });
     const stream = Duplex.from({ readable: new PassThrough(), writable: new PassThrough() });
     let resolveExit: (code: number | null) => void = () => undefined;
     const exited = new Promise<number | null>((resolve) => {
@@ -219,7 +223,11 @@ export class FailingDriver implements SandboxDriver {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
   }
 
-  async endDetachedShells(): Promise<void> {
+  async markShellsOrphaned(): Promise<void> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async endOrphanedShells(): Promise<void> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
   }
 

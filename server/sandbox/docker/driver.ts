@@ -7,7 +7,7 @@ import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { PublishedPort, RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, statusOf, type Docker } from './engine.ts';
-import { endDetachedShellsInNode, isShellHeld, openShellInNode, runInNode } from './exec.ts';
+import { isShellHeld, orphanShellsInNode, openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
 import { createInFreeSlot, nodeUser } from './node-users.ts';
@@ -330,9 +330,12 @@ export class DockerDriver implements SandboxDriver {
     return openShellInNode(container, node, { ...options, attach: true }, run);
   }
 
-  async endDetachedShells(sessionId: string, node: string, since: Date): Promise<void> {
-    const container = this.#container(sessionId, node);
-    await endDetachedShellsInNode(since, this.#holderRun(container, node));
+  async markShellsOrphaned(sessionId: string, node: string): Promise<void> {
+    await orphanShellsInNode('mark', this.#holderRun(this.#container(sessionId, node), node));
+  }
+
+  async endOrphanedShells(sessionId: string, node: string): Promise<void> {
+    await orphanShellsInNode('end', this.#holderRun(this.#container(sessionId, node), node));
   }
 
   /** Runs the node's shell holder, in the node's own namespaces (where the holder keeps its sockets). */

@@ -177,7 +177,8 @@ export async function isShellHeld(id: string, run: (command: string) => Promise<
   return result.exitCode === 0;
 }
 
-/** Ends the shells the node holds that no client attached to since `since`. */
-export async function endDetachedShellsInNode(since: Date, run: (command: string) => Promise<RunResult>): Promise<void> {
-  await run(`${shellHolder} sweep ${Math.floor(since.getTime() / 1000)}`);
+/** Marks every shell the node holds as an orphan (`end`: ends the marked shells no client took over since). */
+export async function orphanShellsInNode(action: 'mark' | 'end', run: (command: string) => Promise<RunResult>): Promise<void> {
+  const result = await run(`${shellHolder} ${action === 'mark' ? 'orphan' : 'sweep'}`);
+  if (result.exitCode !== 0) throw new Error(`shell ${action === 'mark' ? 'orphan' : 'sweep'} failed: ${result.output.slice(-300)}`);
 }

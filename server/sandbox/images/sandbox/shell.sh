@@ -7,12 +7,13 @@
 #   shell attach <id>   attach to the held shell <id>; exit 3 when it is not held
 #   shell held <id>     exit 0 when <id> is held
 #   shell close <id>    end the held shell <id> and its client
-#   shell sweep <time>  end the held shells nobody attached to since <time> (seconds since 1970)
+#   shell orphan        mark every held shell as left by an earlier server (after a restart)
+#   shell sweep         end the marked shells no client attached to since
 set -eu
 dir="$XDG_RUNTIME_DIR/shells"
 command="${1:-}"
 id="${2:-}"
-if [ "$command" != sweep ]; then
+if [ "$command" != sweep ] && [ "$command" != orphan ]; then
   case "$id" in '' | *[!0-9a-f-]*) echo "slipway-shell: not a shell id: $id" >&2; exit 2 ;; esac
 fi
 sock="$dir/$id.sock"
@@ -39,8 +40,9 @@ end_shell() {
 # Exits with the shell's own exit status once the shell has ended.
 attach() {
   end_clients "$id"
-  # When a client last attached: shells nobody attached to since a restart are swept.
-  : >"$dir/$id.client"
+  # Taken over: no longer an orphan of an earlier server.
+  rm -f "$dir/$id.orphan"
+  echo $$ >"$dir/$id.client"
   cd "$HOME"
   status=0
   dtach "$@" || status=$?
@@ -64,14 +66,16 @@ case "$command" in
     ;;
   held) [ -S "$sock" ] ;;
   close) end_shell "$id" ;;
-  sweep)
-    since="${2:?a time in seconds since 1970}"
-    for client in "$dir"/*.client; do
-      [ -e "$client" ] || continue
-      [ "$(stat -c %Y "$client")" -lt "$since" ] || continue
-      name=$(basename "$client" .client)
-      end_shell "$name"
+  orphan)
+    for held in "$dir"/*.sock; do
+      [ -S "$held" ] && : >"${held%.sock}.orphan"
     done
     ;;
-  *) echo "usage: shell open|attach|held|close <id> | shell sweep <time>" >&2; exit 2 ;;
+  sweep)
+    for orphan in "$dir"/*.orphan; do
+      [ -e "$orphan" ] || continue
+      end_shell "$(basename "$orphan" .orphan)"
+    done
+    ;;
+  *) echo "usage: shell open|attach|held|close <id> | shell orphan | shell sweep" >&2; exit 2 ;;
 esac
