@@ -57,6 +57,7 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
       subnetPool: config.SLIPWAY_SUBNET_POOL,
       dataRoot,
       minFreeDiskMb: config.SLIPWAY_MIN_FREE_DISK_MB,
+      cgroupDelegation: host.innerLimits === 'enforced' ? { engineCgroupDriver: info?.CgroupDriver } : undefined,
     },
     log,
   );
