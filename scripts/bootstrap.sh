@@ -24,6 +24,13 @@ apt_install() {
     || { tail -n 5 "$log" >&2; die "installing $* failed (full output in .slipway/apt.log)."; }
 }
 
+# Node.js trusts only the CA list it ships with, not the machine's store: behind an
+# HTTPS-intercepting proxy whose CA the machine trusts (update-ca-certificates), npm would
+# fail with SELF_SIGNED_CERT_IN_CHAIN. The machine's store (which includes Node's CAs) it is.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 # --- Node.js 22 ----------------------------------------------------------------------------
 # The npm registry carries Node.js itself as node-<platform>-<arch> packages (what the `node`
 # package installs through an install script; we take the binary package directly, which
