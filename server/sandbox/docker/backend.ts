@@ -25,7 +25,7 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
   await checkTunDevice();
   const info = await docker.info().catch(() => undefined);
   const host = assessHost(
-    await readHostFacts({ cgroupVersion: info?.CgroupVersion, debianBaseMissing: await debianBaseMissing(docker, config.SLIPWAY_BASE_IMAGE) }),
+    await readHostFacts({ cgroupVersion: info?.CgroupVersion, securityOptions: info?.SecurityOptions, debianBaseMissing: await debianBaseMissing(docker, config.SLIPWAY_BASE_IMAGE) }),
   );
   requireHost(host);
   for (const note of host.notes) log.info(note, { innerLimits: host.innerLimits });

@@ -73,6 +73,8 @@ describe('assessHost', () => {
     expect(assessHost(healthy)).toMatchObject({ innerLimits: 'enforced', notes: [hostSentences.cgroupV2] });
     expect(assessHost({ ...healthy, cgroupVersion: '1' })).toMatchObject({ innerLimits: 'not-enforced', notes: [hostSentences.cgroupV1] });
     expect(assessHost({ ...healthy, cgroupVersion: undefined })).toMatchObject({ innerLimits: 'unknown', notes: [hostSentences.cgroupUnknown] });
+    // A rootless engine cannot delegate a node's cgroup, whatever the version.
+    expect(assessHost({ ...healthy, engineRootless: true })).toMatchObject({ innerLimits: 'not-enforced', notes: [hostSentences.cgroupV2RootlessEngine] });
     // A note is not a failure: a cgroup v1 host still starts.
     expect(assessHost({ ...healthy, cgroupVersion: '1' }).problems).toEqual([]);
   });

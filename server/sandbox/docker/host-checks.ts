@@ -64,6 +64,8 @@ export interface HostFacts {
   tools: Partial<Record<HostTool, boolean>>;
   /** The engine's cgroup version (`docker info`: CgroupVersion), when it says. */
   cgroupVersion?: '1' | '2';
+  /** The engine itself is rootless (`docker info`: SecurityOptions has name=rootless): it cannot give a node its cgroup. */
+  engineRootless?: boolean;
 }
 
 export type HostTool = 'debootstrap' | 'tar';
@@ -89,6 +91,8 @@ export const hostSentences = {
     'This engine uses cgroup v1, where the rootless engine in a sandbox has no cgroups: `docker run --memory` and `--cpus` inside a sandbox are accepted but not enforced (each sandbox\'s own limits still hold); boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1) for the lesson on resource limits.',
   cgroupV2:
     'This engine uses cgroup v2: each sandbox gets its own delegated cgroup, and `docker run --memory` and `--cpus` inside it are enforced.',
+  cgroupV2RootlessEngine:
+    'This engine is rootless, so it cannot give each sandbox its own cgroup: `docker run --memory` and `--cpus` inside a sandbox are accepted but not enforced (each sandbox\'s own limits still hold); run Slipway on a rootful engine for the lesson on resource limits.',
   cgroupUnknown:
     'The engine did not say which cgroup version it uses, so whether `docker run --memory` and `--cpus` are enforced inside sandboxes is unknown.',
 } as const;
@@ -101,8 +105,13 @@ export function assessHost(facts: HostFacts): HostAssessment {
     else if (!facts.root) problems.push(hostSentences.debootstrapNotRoot);
     if (!facts.tools.tar) problems.push(hostSentences.tarMissing);
   }
-  const innerLimits = facts.cgroupVersion === '2' ? 'enforced' : facts.cgroupVersion === '1' ? 'not-enforced' : 'unknown';
-  const notes = [innerLimits === 'enforced' ? hostSentences.cgroupV2 : innerLimits === 'not-enforced' ? hostSentences.cgroupV1 : hostSentences.cgroupUnknown];
+  let innerLimits: HostAssessment['innerLimits'];
+  let note: string;
+  if (facts.cgroupVersion === '2' && facts.engineRootless) [innerLimits, note] = ['not-enforced', hostSentences.cgroupV2RootlessEngine];
+  else if (facts.cgroupVersion === '2') [innerLimits, note] = ['enforced', hostSentences.cgroupV2];
+  else if (facts.cgroupVersion === '1') [innerLimits, note] = ['not-enforced', hostSentences.cgroupV1];
+  else [innerLimits, note] = ['unknown', hostSentences.cgroupUnknown];
+  const notes = [note];
   return { problems, notes, innerLimits };
 }
 
@@ -123,7 +132,7 @@ async function onPath(command: string, dirs = (process.env.PATH ?? '').split(':'
 
 /** The facts `assessHost` judges, read from this machine and the engine's `docker info`. */
 export async function readHostFacts(
-  engine: { cgroupVersion?: string; debianBaseMissing: boolean },
+  engine: { cgroupVersion?: string | undefined; securityOptions?: string[] | undefined; debianBaseMissing: boolean },
   dockerHost: string | undefined = process.env.DOCKER_HOST,
 ): Promise<HostFacts> {
   const appArmor = await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => '');
@@ -135,5 +144,6 @@ export async function readHostFacts(
     debianBaseMissing: engine.debianBaseMissing,
     tools: { debootstrap: await onPath('debootstrap'), tar: await onPath('tar') },
     cgroupVersion: engine.cgroupVersion === '1' || engine.cgroupVersion === '2' ? engine.cgroupVersion : undefined,
+    engineRootless: (engine.securityOptions ?? []).some((option) => option.split(',').includes('name=rootless')),
   };
 }
