@@ -49,13 +49,18 @@ do_boot() {
     say "the VM is already running"
     return
   fi
-  # The guest writes to a copy-on-write layer over the cached base, thrown away by `stop`.
-  rm -f "$vm_dir/guest.qcow2"
-  qemu-img create -q -f qcow2 -b "$vm_dir/base.img" -F raw "$vm_dir/guest.qcow2"
+  # The guest writes to a copy-on-write layer over the cached base, thrown away by `stop`
+  # (SLIPWAY_VM_KEEP=1 boots the layer a stopped VM left, for working on this script).
+  if [ "${SLIPWAY_VM_KEEP:-}" != 1 ] || [ ! -s "$vm_dir/guest.qcow2" ]; then
+    rm -f "$vm_dir/guest.qcow2"
+    qemu-img create -q -f qcow2 -b "$vm_dir/base.img" -F raw "$vm_dir/guest.qcow2"
+  fi
   local mode cpu_flags
   mode=$(accel)
   cpu_flags=(-accel "$mode")
-  [ "$mode" = kvm ] && cpu_flags+=(-cpu host)
+  # The emulator's default CPU lacks what Node's native packages are built for (esbuild and
+  # Astro's compiler die with "Illegal instruction"): `max` has every feature TCG emulates.
+  if [ "$mode" = kvm ]; then cpu_flags+=(-cpu host); else cpu_flags+=(-cpu max); fi
   say "booting Debian 12 with $mode, $cpus vCPU, $memory_mb MiB (console: $vm_dir/console.log)"
   local started
   started=$(stamp)
@@ -85,7 +90,8 @@ do_start() {
   clone=$(mktemp -d)
   git clone -q --no-local "$root" "$clone/slipway"
   git -C "$clone/slipway" checkout -q "$(git -C "$root" rev-parse HEAD)"
-  ssh_guest 'rm -rf /root/slipway'
+  # (SLIPWAY_VM_KEEP=1: over the last copy, keeping its node_modules and .slipway.)
+  [ "${SLIPWAY_VM_KEEP:-}" = 1 ] || ssh_guest 'rm -rf /root/slipway'
   tar -C "$clone" -cf - slipway | ssh_guest 'tar -C /root -xf -'
   rm -rf "$clone"
   say "copied $(git -C "$root" rev-parse --short HEAD) into the VM; running ./slipway start there (log: $vm_dir/guest-start.log)"
@@ -116,13 +122,20 @@ do_check() {
 }
 
 do_stop() {
-  if [ -s "$vm_dir/qemu.pid" ] && kill -0 "$(cat "$vm_dir/qemu.pid")" 2>/dev/null; then
+  local pid
+  pid=$(cat "$vm_dir/qemu.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     ssh_guest 'systemctl poweroff' 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$(cat "$vm_dir/qemu.pid")" 2>/dev/null || break; sleep 1; done
-    kill "$(cat "$vm_dir/qemu.pid")" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill "$pid" 2>/dev/null || true
   fi
-  rm -f "$vm_dir/qemu.pid" "$vm_dir/guest.qcow2"
-  say "VM switched off and its disk removed"
+  rm -f "$vm_dir/qemu.pid"
+  if [ "${SLIPWAY_VM_KEEP:-}" = 1 ]; then
+    say "VM switched off; its disk layer is kept (SLIPWAY_VM_KEEP=1)"
+  else
+    rm -f "$vm_dir/guest.qcow2"
+    say "VM switched off and its disk removed"
+  fi
 }
 
 case "${1:-all}" in
