@@ -98,7 +98,7 @@ do_start() {
   # Detached from this SSH session so it keeps serving; its output is fetched for the log.
   ssh_guest 'cd /root/slipway && (setsid nohup ./slipway start >/root/slipway-start.log 2>&1 </dev/null &)'
   for _ in $(seq 1 720); do
-    ssh_guest 'cat /root/slipway-start.log' >"$vm_dir/guest-start.log" 2>/dev/null || true
+    ssh_guest 'cat /root/slipway-start.log' >"$vm_dir/guest-start.log.new" 2>/dev/null && mv "$vm_dir/guest-start.log.new" "$vm_dir/guest-start.log" || true
     if curl -sf --max-time 5 "http://127.0.0.1:$web_port/api/health" >/dev/null; then
       say "./slipway start answered /api/health after $(($(stamp) - started)) s"
       return
