@@ -24,6 +24,13 @@ apt_install() {
     || { tail -n 5 "$log" >&2; die "installing $* failed (full output in .slipway/apt.log)."; }
 }
 
+# Node.js trusts only the CA list it ships with, not the machine's store: behind an
+# HTTPS-intercepting proxy whose CA the machine trusts (update-ca-certificates), npm would
+# fail with SELF_SIGNED_CERT_IN_CHAIN. The machine's store (which includes Node's CAs) it is.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 # --- Node.js 22 ----------------------------------------------------------------------------
 # The npm registry carries Node.js itself as node-<platform>-<arch> packages (what the `node`
 # package installs through an install script; we take the binary package directly, which
@@ -36,7 +43,8 @@ if ! node_ok; then
   say "Node.js $(node -v 2>/dev/null || echo 'is missing'); installing Node.js 22 from the npm registry into .slipway/node (once)…"
   mkdir -p "$state_dir/node"
   if command -v npm >/dev/null 2>&1; then
-    npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$(basename "$node_home")@22" >/dev/null
+    npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$(basename "$node_home")@22" >"$state_dir/npm.log" 2>&1 \
+      || die "installing Node.js 22 with npm failed (npm's output is in .slipway/npm.log): check the network, or install Node.js 22 from https://nodejs.org/, and run this again."
   else
     # No npm either (a bare server): the same package, fetched with curl.
     fetch_package "$(basename "$node_home")" 22 "$node_home" || exit 1
@@ -51,7 +59,8 @@ export PATH="$state_dir/node/node_modules/.bin:$PATH"
 if ! npm_ok; then
   say "npm $(npm --version 2>/dev/null || echo 'is missing'); installing npm 11 into .slipway/node (once)…"
   if command -v npm >/dev/null 2>&1; then
-    npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error npm@11 >/dev/null
+    npm install --prefix "$state_dir/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error npm@11 >"$state_dir/npm.log" 2>&1 \
+      || die "installing npm 11 failed (npm's output is in .slipway/npm.log): check the network, or run npm install -g npm@11, and run this again."
   else
     fetch_package npm 11 "$state_dir/node/node_modules/npm" || exit 1
     mkdir -p "$state_dir/node/node_modules/.bin"
@@ -69,7 +78,8 @@ if [ ! -d "$slipway_root/node_modules" ] || [ "$(cat "$state_dir/npm-installed" 
   # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (Astro's
   # compiler bindings) out of the lock file and then `npm ci` refuses it as out of sync.
   # The lock file still pins every version.
-  (cd "$slipway_root" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$slipway_root" && npm install --no-audit --no-fund --loglevel=error >"$state_dir/npm.log" 2>&1) \
+    || die "installing the npm dependencies failed (npm's output is in .slipway/npm.log): check the network or npm's registry setting (npm config get registry) and run this again."
   echo "$lock_hash" > "$state_dir/npm-installed"
 fi
 
@@ -93,7 +103,7 @@ elif ! engine_up; then
   if ! engine_up; then
     if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1 && is_root; then
       say "starting the Docker engine with systemctl…"
-      systemctl start docker
+      systemctl start docker || die "the Docker engine did not start (systemctl start docker failed): see journalctl -u docker, fix what it names and run this again."
     elif is_root; then
       say "starting the Docker engine (dockerd, log in .slipway/dockerd.log)…"
       nohup dockerd >"$state_dir/dockerd.log" 2>&1 &

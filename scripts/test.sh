@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" --with-chromium
 cd "$slipway_root"
 say "building the site…"
-npx astro build --silent >/dev/null
+npx astro build --silent >"$state_dir/build.log" 2>&1 || die "building the site failed (the build's output is in .slipway/build.log): fix what it names (a lesson file, usually) and run this again."
 say "type-checking…"
 npx tsc -p .
 # The package caches never fetch from outside during tests (tests/support/slipway.ts and

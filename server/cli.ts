@@ -1,13 +1,31 @@
 /**
- * `node server/cli.ts`: starts Slipway and prints its URL. Expected failures (bad
- * configuration, no engine, no build) end with one sentence, not a stack trace.
+ * `node server/cli.ts`: starts Slipway and prints its URL. Every failure ends with one sentence
+ * that says what to do: expected ones (bad configuration, no engine, no build, a host check)
+ * name the fix; an unexpected one names the log file its stack trace went to.
  */
-import { ConfigError, loadConfig } from './config.ts';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, projectRoot } from './config.ts';
 import { SlipwayError } from './errors.ts';
 import { LessonError } from '../lessons/course.ts';
 import { createLogger } from './log.ts';
 import { startSlipway } from './main.ts';
 import { exitConfigError } from './supervise.ts';
+
+/** Appends an unexpected start-up failure, stack and all, to the state folder's error.log; returns its path, shortened for the reader. */
+function writeErrorLog(error: unknown): string | undefined {
+  const stateDir = process.env.SLIPWAY_STATE_DIR || path.join(projectRoot, '.slipway');
+  const file = path.join(stateDir, 'error.log');
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    appendFileSync(file, `${new Date().toISOString()} start-up failed\n${detail}\n\n`);
+  } catch {
+    return undefined;
+  }
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') ? relative : file;
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -44,7 +62,11 @@ main().catch((error: unknown) => {
   } else if (error instanceof ConfigError || error instanceof SlipwayError || error instanceof LessonError || (error instanceof Error && /not built/.test(error.message))) {
     process.stderr.write(`slipway: ${error.message}\n`);
   } else {
-    process.stderr.write(`slipway: could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // Unexpected: the stack is for whoever reports it, not for the person starting Slipway.
+    const firstLine = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() || 'unknown error';
+    const where = writeErrorLog(error);
+    const details = where ? `the details are in ${where}` : 'no details could be written';
+    process.stderr.write(`slipway: could not start (${firstLine}): ${details}; fix what they name and run ./slipway start again, or report it with that file.\n`);
     process.exit(1);
   }
   // Expected: the supervisor (server/supervisor.ts) does not retry what only a person can fix.

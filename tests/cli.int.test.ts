@@ -3,7 +3,7 @@
  * on stderr, not a stack trace.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -67,5 +67,14 @@ describe('slipway command', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('puts an unexpected failure\'s stack in the log file, and says where in one sentence', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-state-'));
+    mkdirSync(path.join(stateDir, 'secret.key')); // a folder where the cookie key should be: nothing Slipway expects
+    const result = await startCli({ SLIPWAY_STATE_DIR: stateDir });
+    expect(result.code).toBe(1);
+    expectOneSentence(result.stderr, /could not start \(.+\): the details are in .*error\.log; fix what they name and run \.\/slipway start again/);
+    expect(readFileSync(path.join(stateDir, 'error.log'), 'utf8')).toMatch(/\n\s+at /);
   });
 });

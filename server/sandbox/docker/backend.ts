@@ -11,8 +11,8 @@ import { ensureCaches } from './caches.ts';
 import { DockerDriver } from './driver.ts';
 import { connectEngine, engineUnavailable } from './engine.ts';
 import { ensureHostFirewall } from './firewall.ts';
-import { checkTunDevice } from './host-checks.ts';
-import { ensureImages } from './images.ts';
+import { assessHost, checkTunDevice, readHostFacts, requireHost } from './host-checks.ts';
+import { debianBaseMissing, ensureImages } from './images.ts';
 import { ensureMirror } from './mirror.ts';
 
 export async function openDockerBackend(config: Config, log: Logger): Promise<SandboxBackend> {
@@ -23,6 +23,12 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
     throw engineUnavailable(error);
   }
   await checkTunDevice();
+  const info = await docker.info().catch(() => undefined);
+  const host = assessHost(
+    await readHostFacts({ cgroupVersion: info?.CgroupVersion, securityOptions: info?.SecurityOptions, debianBaseMissing: await debianBaseMissing(docker, config.SLIPWAY_BASE_IMAGE) }),
+  );
+  requireHost(host);
+  for (const note of host.notes) log.info(note, { innerLimits: host.innerLimits });
   const images = await ensureImages(docker, log, {
     scratchDir: path.join(config.SLIPWAY_STATE_DIR, 'build'),
     baseImage: config.SLIPWAY_BASE_IMAGE,
@@ -35,7 +41,7 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
     log,
   );
   const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://');
-  const dataRoot = local ? (await docker.info().catch(() => undefined))?.DockerRootDir : undefined;
+  const dataRoot = local ? info?.DockerRootDir : undefined;
   await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
   const driver = new DockerDriver(
     docker,
@@ -51,6 +57,7 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
       subnetPool: config.SLIPWAY_SUBNET_POOL,
       dataRoot,
       minFreeDiskMb: config.SLIPWAY_MIN_FREE_DISK_MB,
+      cgroupDelegation: host.innerLimits === 'enforced' ? { engineCgroupDriver: info?.CgroupDriver } : undefined,
     },
     log,
   );

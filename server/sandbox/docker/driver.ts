@@ -10,7 +10,8 @@ import { engineUnavailable, idempotent, isEngineUnreachable, statusOf, type Dock
 import { isShellHeld, orphanShellsInNode, openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
 import { baseLabels, labelFilter, labelKeys, objectName } from './labels.ts';
-import { createInFreeSlot, nodeUser } from './node-users.ts';
+import { delegateCgroups, type DelegatedNode } from './cgroups.ts';
+import { createInFreeSlot, nodeUser, uidOfSlot } from './node-users.ts';
 import type { SessionService } from './services.ts';
 import { createSessionNetwork } from './session-network.ts';
 import { checkFreeDisk } from './host-checks.ts';
@@ -36,6 +37,11 @@ export interface DockerDriverOptions {
   minFreeDiskMb?: number;
   /** IPv4 range whose /28s the session networks take (default 10.213.0.0/16). */
   subnetPool?: string | undefined;
+  /**
+   * Set on a cgroup v2 engine: each node's cgroup is delegated to its uid (cgroups.ts), so the
+   * engine inside enforces `docker run --memory` and `--cpus`. Unset: nodes run as before.
+   */
+  cgroupDelegation?: { engineCgroupDriver: string | undefined } | undefined;
 }
 
 /**
@@ -171,18 +177,32 @@ export class DockerDriver implements SandboxDriver {
     const network = this.#networkName(spec.sessionId);
     const labels = { ...baseLabels(this.#options.instance, 'sandbox'), [labelKeys.session]: spec.sessionId, [labelKeys.learner]: spec.learnerId };
     onProgress('starting', `Starting ${nodes.join(', ')}…`);
-    await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, extraHosts, labels)));
+    const started = await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, extraHosts, labels)));
+    const delegation = this.#options.cgroupDelegation;
+    if (delegation) {
+      // The nodes wait for this (a few seconds at most) before starting their engines; if it
+      // fails they start without inner limits, as on cgroup v1.
+      await delegateCgroups(
+        this.#docker,
+        { instance: this.#options.instance, image: this.#options.sandboxImage, engineCgroupDriver: delegation.engineCgroupDriver },
+        started,
+        this.#log,
+      ).catch((error: unknown) => this.#log.warn('nodes start without inner cgroup limits', { session: spec.sessionId, error }));
+    }
     onProgress('waiting-engine', 'Waiting for Docker inside your sandbox to start…');
     await Promise.all(nodes.map((node) => this.#waitForEngine(spec.sessionId, node)));
   }
 
-  async #startNode(spec: SandboxSpec, node: string, network: string, extraHosts: string[], labels: Record<string, string>): Promise<void> {
+  async #startNode(spec: SandboxSpec, node: string, network: string, extraHosts: string[], labels: Record<string, string>): Promise<DelegatedNode> {
     const name = this.#containerName(spec.sessionId, node);
     const volume = `${name}-docker`;
     const nodeLabels = { ...labels, [labelKeys.node]: node };
     await this.#docker.createVolume({ Name: volume, Labels: nodeLabels });
     const memory = this.#options.memoryMb * 1024 * 1024;
-    const container = await createInFreeSlot(this.#docker, (slot) => this.#docker.createContainer({
+    let uid = 0;
+    const container = await createInFreeSlot(this.#docker, (slot) => {
+      uid = uidOfSlot(slot);
+      return this.#docker.createContainer({
       name,
       Image: this.#options.sandboxImage,
       Hostname: node,
@@ -191,7 +211,8 @@ export class DockerDriver implements SandboxDriver {
       Labels: { ...nodeLabels, [labelKeys.uidSlot]: String(slot) },
       // The node's name server answers the session's node names (images/sandbox/resolver.sh);
       // only names that exist, as Docker's DNS stalls on a name it does not know.
-      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`],
+      // SLIPWAY_CGROUP=delegate: the entrypoint waits for its cgroup (cgroups.ts) and uses it.
+      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`, ...(this.#options.cgroupDelegation ? ['SLIPWAY_CGROUP=delegate'] : [])],
       HostConfig: {
         // No --privileged and no root: the node runs as an unprivileged user with Docker's
         // default capabilities. rootlesskit needs to create user namespaces (seccomp
@@ -215,8 +236,10 @@ export class DockerDriver implements SandboxDriver {
         ...(this.#options.runtime ? { Runtime: this.#options.runtime } : {}),
       },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [node] } } },
-    } as Parameters<Docker['createContainer']>[0]));
+    } as Parameters<Docker['createContainer']>[0]);
+    });
     await container.start();
+    return { containerId: container.id, uid };
   }
 
   async #waitForEngine(sessionId: string, node: string): Promise<void> {

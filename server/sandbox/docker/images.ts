@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
+import { hostSentences } from './host-checks.ts';
 import { followStream, statusOf, type Docker } from './engine.ts';
 import { labelKeys } from './labels.ts';
 
@@ -104,12 +105,8 @@ function run(command: string, args: string[], log: Logger): Promise<void> {
 }
 
 async function buildDebianBase(docker: Docker, tag: string, scratchDir: string, log: Logger): Promise<void> {
-  if (process.getuid?.() !== 0 || !existsSync('/usr/sbin/debootstrap')) {
-    throw new SlipwayError(
-      'SANDBOX_FAILED',
-      'Building the Debian base image needs debootstrap run as root: install it with `apt-get install debootstrap` and run Slipway as root once (later starts reuse the image).',
-    );
-  }
+  if (!existsSync('/usr/sbin/debootstrap')) throw new SlipwayError('SANDBOX_FAILED', hostSentences.debootstrapMissing);
+  if (process.getuid?.() !== 0) throw new SlipwayError('SANDBOX_FAILED', hostSentences.debootstrapNotRoot);
   const rootfs = path.join(scratchDir, `debian-rootfs-${process.pid}`);
   await rm(rootfs, { recursive: true, force: true });
   await mkdir(scratchDir, { recursive: true });
@@ -147,6 +144,17 @@ async function buildTarget(docker: Docker, target: Target, tag: string, base: st
   await followStream(docker, stream, (line) => log.debug('build', { target, line }));
 }
 
+/** The tag of the Debian base image made here with debootstrap (when SLIPWAY_BASE_IMAGE is unset). */
+export function debianBaseTag(): string {
+  const baseHash = createHash('sha256').update(`${debianSuite}\0${process.arch}\0${baseRecipeVersion}`).digest('hex').slice(0, 12);
+  return `slipway/debian:${debianSuite}-${baseHash}`;
+}
+
+/** Whether start-up will have to debootstrap the Debian base image (so needs root and debootstrap). */
+export async function debianBaseMissing(docker: Docker, baseImage: string | undefined): Promise<boolean> {
+  return !baseImage && !(await imageExists(docker, debianBaseTag()));
+}
+
 export interface EnsureImagesOptions {
   scratchDir: string;
   /** Use this image as the Debian base instead of debootstrapping one (it is pulled if missing). */
@@ -162,9 +170,7 @@ export async function ensureImages(docker: Docker, log: Logger, options: EnsureI
       await followStream(docker, await docker.pull(debian));
     }
   } else {
-    const arch = process.arch;
-    const baseHash = createHash('sha256').update(`${debianSuite}\0${arch}\0${baseRecipeVersion}`).digest('hex').slice(0, 12);
-    debian = `slipway/debian:${debianSuite}-${baseHash}`;
+    debian = debianBaseTag();
     if (!(await imageExists(docker, debian))) await buildDebianBase(docker, debian, options.scratchDir, log);
   }
   const baseId = (await docker.getImage(debian).inspect()).Id;

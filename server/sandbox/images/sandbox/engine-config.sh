@@ -12,6 +12,14 @@
 set -eu
 . /usr/local/lib/slipway/engine-common.sh
 required=/usr/local/lib/slipway/daemon-required.json
+# With a delegated cgroup (entrypoint.sh), dockerd runs in "rootful in a user namespace" mode:
+# rootless mode always means no cgroups unless systemd manages them (moby's cgroupDriver), while
+# this way it uses the cgroupfs driver on the node's own cgroup tree. It is still the
+# namespace's root, which is the node's uid on the host: nothing more than before.
+if [ "$(cat "$run_dir/cgroup" 2>/dev/null)" = delegated ]; then
+  jq '. + {"rootless": false}' /usr/local/lib/slipway/daemon-required.json >"$engine_dir/daemon-required.json"
+  required="$engine_dir/daemon-required.json"
+fi
 
 learner=$learner_config
 # An empty or missing file means "no settings", as it does for dockerd.
