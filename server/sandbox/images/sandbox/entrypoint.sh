@@ -6,7 +6,12 @@
 set -eu
 
 if [ "${1:-}" != "--child" ]; then
+  # The home folder is the node's own disk, empty on the first start: what Docker's rootless
+  # engine and the learner's tools expect in it.
   mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+  mkdir -p "$HOME/.local/share/docker" "$HOME/.config"
+  ln -sfn /etc/docker "$HOME/.config/docker"
+  : >>"$XDG_RUNTIME_DIR/docker.log"
   rm -rf "$XDG_RUNTIME_DIR/rk" "$XDG_RUNTIME_DIR/docker.sock" "$XDG_RUNTIME_DIR/docker.pid" "$XDG_RUNTIME_DIR/docker" "$XDG_RUNTIME_DIR/engine"
   exec rootlesskit \
     --state-dir="$XDG_RUNTIME_DIR/rk" \
