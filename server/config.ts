@@ -87,12 +87,12 @@ export const configSchema = z.object({
   SLIPWAY_SANDBOX_DISK_MB: integer(0, 10_000_000)
     .refine((value) => value === 0 || value >= 64, 'use at least 64, or 0 for no limit')
     .default(4096)
-    .describe('Disk limit of one sandbox node (home, /tmp and its Docker images), enforced by an XFS project quota; 0: no limit (needs no root).'),
+    .describe('Disk limit of one sandbox node (home, /tmp, its Docker images and volumes): a filesystem of this size; 0: none (needs no root).'),
   SLIPWAY_SANDBOX_DISK_DIR: z
     .string()
     .regex(/^\/./, 'expected an absolute path')
     .default('/var/lib/slipway/sandboxes')
-    .describe("Where the nodes' XFS filesystem is mounted, from the sparse image file <dir>.img beside it."),
+    .describe("Where the nodes' disks are kept: a sparse ext4 image per node, mounted beside it."),
   SLIPWAY_SANDBOX_RUNTIME: z
     .string()
     .min(1)

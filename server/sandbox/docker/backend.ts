@@ -14,7 +14,7 @@ import { ensureHostFirewall } from './firewall.ts';
 import { checkTunDevice } from './host-checks.ts';
 import { ensureImages } from './images.ts';
 import { ensureMirror } from './mirror.ts';
-import { openQuotaDisks } from './node-disk.ts';
+import { openLoopDisks } from './node-disk.ts';
 
 export async function openDockerBackend(config: Config, log: Logger): Promise<SandboxBackend> {
   const docker = connectEngine();
@@ -28,7 +28,7 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
   // Checked before the images are built, so a host that cannot limit disks says so at once.
   const disks =
     config.SLIPWAY_SANDBOX_DISK_MB > 0
-      ? await openQuotaDisks({ dir: config.SLIPWAY_SANDBOX_DISK_DIR, instance: config.SLIPWAY_INSTANCE, limitMb: config.SLIPWAY_SANDBOX_DISK_MB, localEngine: local }, log)
+      ? await openLoopDisks({ dir: config.SLIPWAY_SANDBOX_DISK_DIR, instance: config.SLIPWAY_INSTANCE, limitMb: config.SLIPWAY_SANDBOX_DISK_MB, localEngine: local }, log)
       : undefined;
   if (!disks) {
     log.warn(
@@ -63,7 +63,7 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
       subnetPool: config.SLIPWAY_SUBNET_POOL,
       dataRoot,
       minFreeDiskMb: config.SLIPWAY_MIN_FREE_DISK_MB,
-      ...(disks ? { disks, watchedDirs: [path.dirname(config.SLIPWAY_SANDBOX_DISK_DIR)] } : {}),
+      ...(disks ? { disks, watchedDirs: [config.SLIPWAY_SANDBOX_DISK_DIR] } : {}),
     },
     log,
   );

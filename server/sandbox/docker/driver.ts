@@ -204,8 +204,9 @@ export class DockerDriver implements SandboxDriver {
       User: nodeUser(slot),
       Labels: { ...nodeLabels, [labelKeys.uidSlot]: String(slot) },
       // The node's name server answers the session's node names (images/sandbox/resolver.sh);
-      // only names that exist, as Docker's DNS stalls on a name it does not know.
-      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`],
+      // only names that exist, as Docker's DNS stalls on a name it does not know. The disk
+      // limit is for the prompt's "disk is full" line (images/sandbox/bashrc).
+      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`, `SLIPWAY_DISK_MB=${this.#disks.limitMb}`],
       HostConfig: {
         // No --privileged and no root: the node runs as an unprivileged user with Docker's
         // default capabilities. rootlesskit needs to create user namespaces (seccomp
