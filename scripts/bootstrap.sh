@@ -2,8 +2,8 @@
 # Brings a machine to what Slipway needs, idempotently: Node.js 22, the npm dependencies, a
 # running Docker engine, mkfs.ext4 (for the sandboxes' disks) and debootstrap (for the
 # offline Debian base image). Sourced by scripts/start.sh and scripts/test.sh; prints what it
-# does, and one sentence on what to
-# install when it cannot do it itself. Pass --with-chromium for the browser tests.
+# does, and one sentence on what to install when it cannot do it itself. Pass --with-chromium
+# for the browser tests.
 set -euo pipefail
 
 slipway_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
