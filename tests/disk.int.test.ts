@@ -17,6 +17,7 @@ import { loadConfig } from '../server/config.ts';
 import { typingShell } from '../server/lessons/typing-shell.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
 import { mountsUnder } from '../server/sandbox/docker/node-disk.ts';
+import { leftovers } from './support/leftovers.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 
 const limitMb = 200;
@@ -122,11 +123,15 @@ describe("a node's disk", () => {
     const shell = await slipway.runtime.driver.openShell(filler, 'node1', { cols: 200, rows: 50 });
     try {
       const typing = await typingShell(shell);
-      const dd = await typing.type('dd if=/dev/zero of=$HOME/fill bs=1M count=400', 60000);
-      expect(dd).toMatch(/No space left on device/);
-      expect(dd).toMatch(/\[slipway\] this sandbox's disk is full \(\d+ MiB of 200 MiB used\): remove images or files \(docker system prune, rm\) to go on\./);
-      // A command that works says nothing more.
-      expect(await typing.type('echo fine-$((6*7))')).not.toContain('disk is full');
+      const start = typing.output().length;
+      expect(await typing.type('dd if=/dev/zero of=$HOME/fill bs=1M count=400', 60000)).toMatch(/No space left on device/);
+      // The line comes after the command's end mark, before the next prompt.
+      await typing.type('echo fine-$((6*7))');
+      const shown = typing.output().slice(start);
+      expect(shown).toMatch(/\[slipway\] this sandbox's disk is full \(\d+ MiB of 200 MiB used\): remove images or files \(docker system prune, rm\) to go on\./);
+      // Once: a command that works says nothing more.
+      expect(shown.split("disk is full").length).toBe(2);
+      expect(shown).toContain('fine-42');
     } finally {
       await shell.close();
     }
@@ -174,5 +179,28 @@ describe("a node's disk", () => {
     // The live sandbox kept its disk.
     expect((await stat(imageOf(filler))).isFile()).toBe(true);
     await slipway.runtime.driver.stop(crashed);
+  });
+});
+
+describe('with the limit turned off (SLIPWAY_SANDBOX_DISK_MB=0)', () => {
+  it('gives a node Docker volumes at the same paths, on the same read-only root, and removes them with it', async () => {
+    const unlimited = await startTestSlipway({ SLIPWAY_SANDBOX_DISK_MB: '0' });
+    const sessionId = randomBytes(6).toString('hex');
+    try {
+      await unlimited.runtime.driver.start({ sessionId, learnerId: `disk-${sessionId}`, nodes: ['node1'] }, () => undefined);
+      const info = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
+      expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(info.Mounts.map((mount) => [mount.Type, mount.Destination]).sort()).toEqual([
+        ['volume', '/home/learner'],
+        ['volume', '/tmp'],
+        ['volume', '/var/tmp'],
+      ]);
+      const result = await unlimited.runtime.driver.run(sessionId, 'node1', 'docker run --rm hello-world >/dev/null && touch ~/f /tmp/f && ! touch /usr/f 2>/dev/null && echo unlimited-ok', 60000, asLearner);
+      expect(result.output).toContain('unlimited-ok');
+    } finally {
+      await unlimited.runtime.driver.stop(sessionId);
+      await unlimited.stop();
+    }
+    expect(await leftovers(docker, testInstance(), { includeMirror: false, session: sessionId })).toEqual({ containers: [], networks: [], volumes: [] });
   });
 });
