@@ -2,7 +2,7 @@
  * Sandboxes as Docker-in-Docker containers on the local engine. One session gets an
  * internal network of its own (which the mirror and the package caches join) and one
  * container per node, with a read-only root filesystem: what the node writes (home, the
- * rootless Docker engine's data, /tmp) goes to its own disk, under a quota (node-disk.ts).
+ * rootless Docker engine's data, /tmp) goes to a disk of its own, of a fixed size (node-disk.ts).
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
