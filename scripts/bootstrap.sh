@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings a machine to what Slipway needs, idempotently: Node.js 22, the npm dependencies, a
-# running Docker engine and debootstrap (for the offline Debian base image). Sourced by
-# scripts/start.sh and scripts/test.sh; prints what it does, and one sentence on what to
-# install when it cannot do it itself. Pass --with-chromium for the browser tests.
+# running Docker engine, mkfs.ext4 (for the sandboxes' disks) and debootstrap (for the
+# offline Debian base image). Sourced by scripts/start.sh and scripts/test.sh; prints what it
+# does, and one sentence on what to install when it cannot do it itself. Pass --with-chromium
+# for the browser tests.
 set -euo pipefail
 
 slipway_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -126,6 +127,15 @@ if [ ! -c /dev/net/tun ] || [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
     chmod 0666 /dev/net/tun
   else
     die "sandboxes need /dev/net/tun readable and writable by every user: run 'sudo chmod 0666 /dev/net/tun' (or 'sudo modprobe tun' if it is missing) and run this again."
+  fi
+fi
+
+# --- mkfs.ext4, for each sandbox's own disk (server/sandbox/docker/node-disk.ts) ------------
+# Part of e2fsprogs, on nearly every Debian and Ubuntu system already; minimal images may lack it.
+if [ "${SLIPWAY_SANDBOX_DISK_MB:-}" != 0 ] && ! command -v mkfs.ext4 >/dev/null 2>&1 && [ ! -x /sbin/mkfs.ext4 ]; then
+  if is_root && has_apt; then
+    say "installing e2fsprogs (once), to give each sandbox a disk of its own…"
+    apt_install e2fsprogs
   fi
 fi
 

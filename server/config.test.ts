@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       SLIPWAY_SANDBOX_CPUS: 1,
       SLIPWAY_SANDBOX_PIDS: 1024,
       SLIPWAY_POOL_SIZE: 1,
+      SLIPWAY_SANDBOX_DISK_MB: 4096,
+      SLIPWAY_SANDBOX_DISK_DIR: '/var/lib/slipway/sandboxes',
       SLIPWAY_IDLE_MINUTES: 30,
       SLIPWAY_HEARTBEAT_SECONDS: 30,
       SLIPWAY_RESUME_SECONDS: 120,
@@ -102,6 +104,13 @@ describe('loadConfig', () => {
     const error = errorOf(() => loadConfig({ SLIPWAY_MAX_SANDBOXES: '0' }));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain('SLIPWAY_MAX_SANDBOXES');
+  });
+
+  it('takes a sandbox disk limit of 0 (none) or at least 64 MB, and an absolute disk folder', () => {
+    expect(loadConfig({ SLIPWAY_SANDBOX_DISK_MB: '0' }).SLIPWAY_SANDBOX_DISK_MB).toBe(0);
+    expect(loadConfig({ SLIPWAY_SANDBOX_DISK_MB: '200' }).SLIPWAY_SANDBOX_DISK_MB).toBe(200);
+    expect(() => loadConfig({ SLIPWAY_SANDBOX_DISK_MB: '10' })).toThrow(/SLIPWAY_SANDBOX_DISK_MB="10" is not valid: use at least 64, or 0 for no limit/);
+    expect(() => loadConfig({ SLIPWAY_SANDBOX_DISK_DIR: 'disk' })).toThrow(/SLIPWAY_SANDBOX_DISK_DIR="disk" is not valid: expected an absolute path/);
   });
 
   it('rejects an invalid instance name, log level and public URL', () => {

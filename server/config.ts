@@ -91,6 +91,15 @@ export const configSchema = z.object({
   SLIPWAY_SANDBOX_MEMORY_MB: integer(256, 65536).default(1024).describe('Memory limit of one sandbox node.'),
   SLIPWAY_SANDBOX_CPUS: z.coerce.number().min(0.1).max(64).default(1).describe('CPU limit of one sandbox node.'),
   SLIPWAY_SANDBOX_PIDS: integer(64, 100000).default(1024).describe('Process limit of one sandbox node.'),
+  SLIPWAY_SANDBOX_DISK_MB: integer(0, 10_000_000)
+    .refine((value) => value === 0 || value >= 64, 'use at least 64, or 0 for no limit')
+    .default(4096)
+    .describe('Disk limit of one sandbox node (home, /tmp, its Docker images and volumes): a filesystem of this size; 0: none (needs no root).'),
+  SLIPWAY_SANDBOX_DISK_DIR: z
+    .string()
+    .regex(/^\/./, 'expected an absolute path')
+    .default('/var/lib/slipway/sandboxes')
+    .describe("Where the nodes' disks are kept: a sparse ext4 image per node, mounted beside it."),
   SLIPWAY_SANDBOX_RUNTIME: z
     .string()
     .min(1)

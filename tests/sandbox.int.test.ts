@@ -11,6 +11,8 @@ import { sandboxCapabilities } from '../server/sandbox/docker/driver.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
 import { nodeUidBase } from '../server/sandbox/docker/node-users.ts';
 import { leftovers } from './support/leftovers.ts';
+import path from 'node:path';
+import { loadConfig } from '../server/config.ts';
 import { startTestSlipway, testInstance } from './support/slipway.ts';
 
 let slipway: Slipway;
@@ -66,7 +68,7 @@ describe('sandbox', () => {
     expect(result.output).not.toContain('slipway-');
   });
 
-  it('runs with limits, as an unprivileged user, without host mounts', async () => {
+  it('runs with limits, as an unprivileged user, with no host mount but its own disk', async () => {
     const info = await docker.getContainer(objectName(testInstance(), sessionId, 'node1')).inspect();
     expect(info.HostConfig.Privileged).toBe(false);
     expect(info.HostConfig.Memory).toBeGreaterThan(0);
@@ -75,7 +77,14 @@ describe('sandbox', () => {
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.HostConfig.CapAdd?.sort()).toEqual([...sandboxCapabilities].sort());
     expect(info.HostConfig.Binds ?? []).toEqual([]);
-    expect(info.Mounts.map((mount) => [mount.Type, mount.Destination])).toEqual([['volume', '/home/learner/.local/share/docker']]);
+    // The only mounts are the node's own disk (node-disk.ts), on a read-only root filesystem.
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    const disk = path.join(loadConfig().SLIPWAY_SANDBOX_DISK_DIR, testInstance(), sessionId, 'node1');
+    expect(info.Mounts.map((mount) => [mount.Type, mount.Source, mount.Destination]).sort()).toEqual([
+      ['bind', `${disk}/home`, '/home/learner'],
+      ['bind', `${disk}/tmp`, '/tmp'],
+      ['bind', `${disk}/var-tmp`, '/var/tmp'],
+    ]);
     const [uid, gid] = (info.Config.User ?? '').split(':').map(Number);
     expect(uid).toBeGreaterThanOrEqual(nodeUidBase);
     expect(gid).toBe(uid);

@@ -14,6 +14,7 @@ import { ensureHostFirewall } from './firewall.ts';
 import { assessHost, checkTunDevice, readHostFacts, requireHost } from './host-checks.ts';
 import { debianBaseMissing, ensureImages } from './images.ts';
 import { ensureMirror } from './mirror.ts';
+import { openLoopDisks } from './node-disk.ts';
 
 export async function openDockerBackend(config: Config, log: Logger): Promise<SandboxBackend> {
   const docker = connectEngine();
@@ -29,6 +30,18 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
   );
   requireHost(host);
   for (const note of host.notes) log.info(note, { innerLimits: host.innerLimits });
+  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://');
+  // Checked before the images are built, so a host that cannot limit disks says so at once.
+  const disks =
+    config.SLIPWAY_SANDBOX_DISK_MB > 0
+      ? await openLoopDisks({ dir: config.SLIPWAY_SANDBOX_DISK_DIR, instance: config.SLIPWAY_INSTANCE, limitMb: config.SLIPWAY_SANDBOX_DISK_MB, localEngine: local }, log)
+      : undefined;
+  if (!disks) {
+    log.warn(
+      'SANDBOX DISKS ARE NOT LIMITED (SLIPWAY_SANDBOX_DISK_MB=0): every learner writes straight to the host\'s free space, and one can fill it for all; only the free-space watchdog stands in the way',
+      { minFreeDiskMb: config.SLIPWAY_MIN_FREE_DISK_MB },
+    );
+  }
   const images = await ensureImages(docker, log, {
     scratchDir: path.join(config.SLIPWAY_STATE_DIR, 'build'),
     baseImage: config.SLIPWAY_BASE_IMAGE,
@@ -40,7 +53,6 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
     { instance: config.SLIPWAY_INSTANCE, offline: config.SLIPWAY_OFFLINE, internalNetwork: mirror.network },
     log,
   );
-  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://');
   const dataRoot = local ? info?.DockerRootDir : undefined;
   await ensureHostFirewall(docker, config.SLIPWAY_INSTANCE, images.sandbox, log);
   const driver = new DockerDriver(
@@ -58,6 +70,7 @@ export async function openDockerBackend(config: Config, log: Logger): Promise<Sa
       dataRoot,
       minFreeDiskMb: config.SLIPWAY_MIN_FREE_DISK_MB,
       cgroupDelegation: host.innerLimits === 'enforced' ? { engineCgroupDriver: info?.CgroupDriver } : undefined,
+      ...(disks ? { disks, watchedDirs: [config.SLIPWAY_SANDBOX_DISK_DIR] } : {}),
     },
     log,
   );

@@ -1,7 +1,8 @@
 /**
  * Sandboxes as Docker-in-Docker containers on the local engine. One session gets an
  * internal network of its own (which the mirror and the package caches join) and one
- * container per node, each with its own volume for its rootless Docker engine's data.
+ * container per node, with a read-only root filesystem: what the node writes (home, the
+ * rootless Docker engine's data, /tmp) goes to a disk of its own, of a fixed size (node-disk.ts).
  */
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
@@ -16,6 +17,7 @@ import type { SessionService } from './services.ts';
 import { createSessionNetwork } from './session-network.ts';
 import { checkFreeDisk } from './host-checks.ts';
 import { listContainersCommand, parsePublishedPorts } from '../published-ports.ts';
+import { VolumeDisks, type NodeDisks } from './node-disk.ts';
 
 export const defaultSubnetPool = '10.213.0.0/16';
 
@@ -42,7 +44,14 @@ export interface DockerDriverOptions {
    * engine inside enforces `docker run --memory` and `--cpus`. Unset: nodes run as before.
    */
   cgroupDelegation?: { engineCgroupDriver: string | undefined } | undefined;
+  /** Where nodes write (node-disk.ts); by default Docker volumes with no limit. */
+  disks?: NodeDisks;
+  /** More directories whose filesystem the free-space watchdog checks (the nodes' disk image). */
+  watchedDirs?: string[];
 }
+
+/** Bounds the node's own log (its stdout and stderr, which its processes can write to), kept on the host's disk. */
+export const nodeLogConfig = { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } } as const;
 
 /**
  * Capabilities of a sandbox node: Docker's default set and nothing more. The node's Docker
@@ -54,18 +63,22 @@ export const sandboxCapabilities = [
   'NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP',
 ] as const;
 
-/** Where the node's rootless engine keeps its images and containers: the node's own volume. */
-const sandboxDataRoot = '/home/learner/.local/share/docker';
-
 export class DockerDriver implements SandboxDriver {
   readonly #docker: Docker;
   readonly #options: DockerDriverOptions;
   readonly #log: Logger;
+  readonly #disks: NodeDisks;
 
   constructor(docker: Docker, options: DockerDriverOptions, log: Logger) {
     this.#docker = docker;
     this.#options = options;
     this.#log = log;
+    this.#disks =
+      options.disks ??
+      new VolumeDisks(
+        (name, labels) => docker.createVolume({ Name: name, Labels: labels }),
+        (sessionId, node, part) => `${this.#containerName(sessionId, node)}-${part}`,
+      );
   }
 
   #containerName(sessionId: string, node: string): string {
@@ -110,7 +123,9 @@ export class DockerDriver implements SandboxDriver {
     const labels = { ...baseLabels(instance, 'sandbox'), [labelKeys.session]: spec.sessionId, [labelKeys.learner]: spec.learnerId };
     const network = this.#networkName(spec.sessionId);
     const log = this.#log.child({ session: spec.sessionId });
-    if (this.#options.dataRoot) await checkFreeDisk(this.#options.dataRoot, (this.#options.minFreeDiskMb ?? 0) * 2 ** 20);
+    for (const dir of [this.#options.dataRoot, ...(this.#options.watchedDirs ?? [])]) {
+      if (dir) await checkFreeDisk(dir, (this.#options.minFreeDiskMb ?? 0) * 2 ** 20);
+    }
     try {
       onProgress('starting', 'Creating your private network…');
       await this.#engine(() =>
@@ -152,7 +167,9 @@ export class DockerDriver implements SandboxDriver {
       // Leave the nodes that ran before; remove the half-started new ones.
       for (const node of missing) {
         await idempotent(() => this.#docker.getContainer(this.#containerName(sessionId, node)).remove({ force: true, v: true })).catch(() => undefined);
-        await idempotent(() => this.#docker.getVolume(`${this.#containerName(sessionId, node)}-docker`).remove()).catch(() => undefined);
+        await this.#disks.removeNode(sessionId, node).catch(() => undefined);
+        const volumes = await this.#docker.listVolumes({ filters: labelFilter(this.#options.instance, { [labelKeys.session]: sessionId, [labelKeys.node]: node }) } as object);
+        for (const info of volumes.Volumes ?? []) await idempotent(() => this.#docker.getVolume(info.Name).remove()).catch(() => undefined);
       }
       if (error instanceof SlipwayError) throw error;
       if (isEngineUnreachable(error)) throw engineUnavailable(error);
@@ -195,12 +212,10 @@ export class DockerDriver implements SandboxDriver {
 
   async #startNode(spec: SandboxSpec, node: string, network: string, extraHosts: string[], labels: Record<string, string>): Promise<DelegatedNode> {
     const name = this.#containerName(spec.sessionId, node);
-    const volume = `${name}-docker`;
     const nodeLabels = { ...labels, [labelKeys.node]: node };
-    await this.#docker.createVolume({ Name: volume, Labels: nodeLabels });
     const memory = this.#options.memoryMb * 1024 * 1024;
     let uid = 0;
-    const container = await createInFreeSlot(this.#docker, (slot) => {
+    const container = await createInFreeSlot(this.#docker, async (slot) => {
       uid = uidOfSlot(slot);
       return this.#docker.createContainer({
       name,
@@ -210,9 +225,15 @@ export class DockerDriver implements SandboxDriver {
       User: nodeUser(slot),
       Labels: { ...nodeLabels, [labelKeys.uidSlot]: String(slot) },
       // The node's name server answers the session's node names (images/sandbox/resolver.sh);
-      // only names that exist, as Docker's DNS stalls on a name it does not know.
+      // only names that exist, as Docker's DNS stalls on a name it does not know. The disk
+      // limit is for the prompt's "disk is full" line (images/sandbox/bashrc).
       // SLIPWAY_CGROUP=delegate: the entrypoint waits for its cgroup (cgroups.ts) and uses it.
-      Env: [`SLIPWAY_NODE=${node}`, `SLIPWAY_NODES=${spec.nodes.join(' ')}`, ...(this.#options.cgroupDelegation ? ['SLIPWAY_CGROUP=delegate'] : [])],
+      Env: [
+        `SLIPWAY_NODE=${node}`,
+        `SLIPWAY_NODES=${spec.nodes.join(' ')}`,
+        `SLIPWAY_DISK_MB=${this.#disks.limitMb}`,
+        ...(this.#options.cgroupDelegation ? ['SLIPWAY_CGROUP=delegate'] : []),
+      ],
       HostConfig: {
         // No --privileged and no root: the node runs as an unprivileged user with Docker's
         // default capabilities. rootlesskit needs to create user namespaces (seccomp
@@ -230,7 +251,11 @@ export class DockerDriver implements SandboxDriver {
         MemorySwap: memory,
         NanoCpus: Math.round(this.#options.cpus * 1e9),
         PidsLimit: this.#options.pids,
-        Mounts: [{ Type: 'volume', Source: volume, Target: sandboxDataRoot }],
+        // Nothing lands in the container's layer on the host's disk: the node writes only to its
+        // own disk (home, /tmp, /var/tmp), whose size the filesystem limits (node-disk.ts).
+        ReadonlyRootfs: true,
+        Mounts: await this.#disks.prepare(spec.sessionId, node, { uid: uidOfSlot(slot) }, nodeLabels),
+        LogConfig: nodeLogConfig,
         NetworkMode: network,
         ExtraHosts: extraHosts,
         ...(this.#options.runtime ? { Runtime: this.#options.runtime } : {}),
@@ -288,6 +313,7 @@ export class DockerDriver implements SandboxDriver {
     await Promise.all(networks.map((info) => idempotent(() => this.#docker.getNetwork(info.Id).remove())));
     const volumes = await this.#docker.listVolumes({ filters } as object);
     await Promise.all((volumes.Volumes ?? []).map((info) => idempotent(() => this.#docker.getVolume(info.Name).remove())));
+    await this.#disks.removeSession(sessionId);
   }
 
   /**
@@ -307,7 +333,8 @@ export class DockerDriver implements SandboxDriver {
       await idempotent(() => this.#docker.getNetwork(info.Id).remove());
     }
     await Promise.all(volumes.map((info) => idempotent(() => this.#docker.getVolume(info.Name).remove())));
-    return networks.length + volumes.length;
+    const disks = await this.#disks.sweep(new Set([...live].filter((id): id is string => id !== undefined)));
+    return networks.length + volumes.length + disks;
   }
 
   async list(): Promise<SandboxInfo[]> {

@@ -79,8 +79,8 @@ while [ -z "$exiting" ]; do
   attempt=$((attempt + 1))
   set_state starting
   # Keep the log small: it lives on the node's disk, and dockerd may be restarted many times.
-  # (Trimmed in place: /var/log itself is not the node's to write.)
-  if [ "$(stat -c %s "$engine_log" 2>/dev/null || echo 0)" -gt 1048576 ]; then
+  # (Trimmed in place; /var/log/docker.log is a link to it.)
+  if [ "$(stat -L -c %s "$engine_log" 2>/dev/null || echo 0)" -gt 1048576 ]; then
     tail -n 2000 "$engine_log" >"$engine_dir/log.tmp" && cat "$engine_dir/log.tmp" >"$engine_log" && rm -f "$engine_dir/log.tmp"
   fi
   if ! /usr/local/lib/slipway/engine-config >"$effective_config" 2>"$engine_dir/config-notes"; then

@@ -6,7 +6,12 @@
 set -eu
 
 if [ "${1:-}" != "--child" ]; then
+  # The home folder is the node's own disk, empty on the first start: what Docker's rootless
+  # engine and the learner's tools expect in it.
   mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+  mkdir -p "$HOME/.local/share/docker" "$HOME/.config"
+  ln -sfn /etc/docker "$HOME/.config/docker"
+  : >>"$XDG_RUNTIME_DIR/docker.log"
   rm -rf "$XDG_RUNTIME_DIR/rk" "$XDG_RUNTIME_DIR/docker.sock" "$XDG_RUNTIME_DIR/docker.pid" "$XDG_RUNTIME_DIR/docker" "$XDG_RUNTIME_DIR/engine" "$XDG_RUNTIME_DIR/cgroup"
   # On a cgroup v2 engine the server gives this node's uid its cgroup (server/sandbox/docker/
   # cgroups.ts) just after the start: wait for that (5 s at most), then the child gets a
