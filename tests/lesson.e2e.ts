@@ -8,11 +8,9 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
-import { explainFailure, loopbackContext, terminalText, typeCommand, waitForReady, waitForStep, waitForTerminal } from './support/browser.ts';
-import { startTestSlipway } from './support/slipway.ts';
+import { explainFailure, startBrowserTest, stopBrowserTest, terminalText, typeCommand, waitForReady, waitForStep, waitForTerminal } from './support/browser.ts';
 
 const prompt = 'root@node1';
 /** A hello-world row of `docker images`, not the command line that asked for it. */
@@ -34,19 +32,10 @@ async function snap(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  slipway = await startTestSlipway();
-  const host = new URL(slipway.url).hostname;
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`Slipway listens on ${host}, not loopback.`);
-  browser = await launchChromium();
-  ({ context, blocked } = await loopbackContext(browser));
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  ({ slipway, browser, context, blocked, page } = await startBrowserTest(pageErrors));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await slipway?.stop();
-});
+afterAll(() => stopBrowserTest({ slipway, browser }));
 
 describe('the Hello World lesson in a browser', () => {
   it('is listed on the index in both languages', async () => {

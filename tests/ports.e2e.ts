@@ -11,9 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
 import { asLearner } from './support/engine.ts';
-import { gotoRetrying, loopbackContext, typeCommand, waitForReady } from './support/browser.ts';
-import { launchChromium } from './support/chromium.ts';
-import { startTestSlipway } from './support/slipway.ts';
+import { gotoRetrying, loopbackContext, startBrowserTest, stopBrowserTest, typeCommand, waitForReady } from './support/browser.ts';
 
 let slipway: Slipway;
 let browser: Browser;
@@ -40,17 +38,10 @@ async function snap(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  slipway = await startTestSlipway();
-  browser = await launchChromium();
-  ({ context, blocked } = await loopbackContext(browser));
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  ({ slipway, browser, context, blocked, page } = await startBrowserTest(pageErrors));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await slipway?.stop();
-});
+afterAll(() => stopBrowserTest({ slipway, browser }));
 
 /** Reloads until the page's body has `text` (a program that has just started may need a moment). */
 async function readUntil(tab: Page, text: string): Promise<string> {

@@ -3,32 +3,22 @@
  * solution a stuck learner asks for), one on node2 through its terminal tab, and all three
  * still done after a reload and on the course index. The browser talks only to the local server.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
-import { launchChromium } from './support/chromium.ts';
-import { loopbackContext, typeCommand, waitForReady, waitForStep, waitForTerminal } from './support/browser.ts';
-import { startTestSlipway } from './support/slipway.ts';
+import { startBrowserTest, stopBrowserTest, typeCommand, waitForReady, waitForStep, waitForTerminal } from './support/browser.ts';
 
 let slipway: Slipway;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
 const at = (path: string) => new URL(path, slipway.url).href;
 
 beforeAll(async () => {
-  slipway = await startTestSlipway();
-  browser = await launchChromium();
-  ({ context } = await loopbackContext(browser));
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  ({ slipway, browser, page } = await startBrowserTest(pageErrors));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await slipway?.stop();
-});
+afterAll(() => stopBrowserTest({ slipway, browser }));
 
 describe('the private-registry lesson in a browser', () => {
   it('opens with a terminal tab per node, node1 shown', async () => {

@@ -6,9 +6,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slipway } from '../server/main.ts';
-import { launchChromium } from './support/chromium.ts';
-import { loopbackContext, terminalText, typeCommand, waitForReady, waitForTerminal } from './support/browser.ts';
-import { startTestSlipway } from './support/slipway.ts';
+import { startBrowserTest, stopBrowserTest, terminalText, typeCommand, waitForReady, waitForTerminal } from './support/browser.ts';
 
 const prompt = 'root@node1';
 let slipway: Slipway;
@@ -20,20 +18,13 @@ const at = (path: string) => new URL(path, slipway.url).href;
 const status = () => page.locator('[data-terminal-status]').textContent();
 
 beforeAll(async () => {
-  slipway = await startTestSlipway();
-  browser = await launchChromium();
-  ({ context } = await loopbackContext(browser));
+  ({ slipway, browser, context, page } = await startBrowserTest(pageErrors));
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(slipway.url).origin });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.goto(at('/en/hello-world/'));
   await waitForReady(page, prompt, 90_000);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await slipway?.stop();
-});
+afterAll(() => stopBrowserTest({ slipway, browser }));
 
 describe('the workbench', () => {
   it('pastes a multi-line command with a right click as one bracketed paste: nothing runs before Enter', async () => {

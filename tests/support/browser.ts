@@ -3,6 +3,9 @@
  * that, when they time out, say what the terminal showed.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Slipway } from '../../server/main.ts';
+import { launchChromium } from './chromium.ts';
+import { startTestSlipway } from './slipway.ts';
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -110,4 +113,34 @@ export async function gotoRetrying(page: Page, url: string): Promise<Awaited<Ret
       if (attempt >= 4 || !/ERR_NETWORK_CHANGED/.test((error as Error).message)) throw error;
     }
   }
+}
+
+/** What a browser test file works with: a real Slipway on loopback and Chromium kept to it. */
+export interface BrowserSetup {
+  slipway: Slipway;
+  browser: Browser;
+  context: BrowserContext;
+  /** Requests the page tried to make to anywhere but loopback. */
+  blocked: string[];
+  page: Page;
+}
+
+/**
+ * Starts Slipway (on loopback only) and Chromium with a loopback-only context and one page
+ * whose uncaught errors go to `pageErrors`. `stopBrowserTest` ends both.
+ */
+export async function startBrowserTest(pageErrors: string[]): Promise<BrowserSetup> {
+  const slipway = await startTestSlipway();
+  const host = new URL(slipway.url).hostname;
+  if (!loopbackHosts.has(host)) throw new Error(`Slipway listens on ${host}, not loopback.`);
+  const browser = await launchChromium();
+  const { context, blocked } = await loopbackContext(browser);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  return { slipway, browser, context, blocked, page };
+}
+
+export async function stopBrowserTest(setup: Partial<BrowserSetup> | undefined): Promise<void> {
+  await setup?.browser?.close();
+  await setup?.slipway?.stop();
 }
