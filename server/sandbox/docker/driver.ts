@@ -197,14 +197,22 @@ export class DockerDriver implements SandboxDriver {
     const started = await Promise.all(nodes.map((node) => this.#startNode(spec, node, network, extraHosts, labels)));
     const delegation = this.#options.cgroupDelegation;
     if (delegation) {
-      // The nodes wait for this (a few seconds at most) before starting their engines; if it
-      // fails they start without inner limits, as on cgroup v1.
+      // The nodes wait for this before starting their engines; if it fails they are told, and
+      // start without inner limits, as on cgroup v1.
       await delegateCgroups(
         this.#docker,
         { instance: this.#options.instance, image: this.#options.sandboxImage, engineCgroupDriver: delegation.engineCgroupDriver },
         started,
         this.#log,
-      ).catch((error: unknown) => this.#log.warn('nodes start without inner cgroup limits', { session: spec.sessionId, error }));
+      ).catch(async (error: unknown) => {
+        this.#log.warn('nodes start without inner cgroup limits', { session: spec.sessionId, error });
+        // Tell the nodes, so they stop waiting for it (entrypoint.sh).
+        await Promise.all(
+          nodes.map((node) =>
+            runInNode(this.#docker, this.#container(spec.sessionId, node), node, 'touch /tmp/slipway-cgroup-refused', 10_000, { enter: false }).catch(() => undefined),
+          ),
+        );
+      });
     }
     onProgress('waiting-engine', 'Waiting for Docker inside your sandbox to start…');
     await Promise.all(nodes.map((node) => this.#waitForEngine(spec.sessionId, node)));

@@ -15,9 +15,11 @@ required=/usr/local/lib/slipway/daemon-required.json
 # With a delegated cgroup (entrypoint.sh), dockerd runs in "rootful in a user namespace" mode:
 # rootless mode always means no cgroups unless systemd manages them (moby's cgroupDriver), while
 # this way it uses the cgroupfs driver on the node's own cgroup tree. It is still the
-# namespace's root, which is the node's uid on the host: nothing more than before.
+# namespace's root, which is the node's uid on the host: nothing more than before. The
+# supervisor starts it without RootlessKit's environment, so ports go through port-proxy.sh.
 if [ "$(cat "$run_dir/cgroup" 2>/dev/null)" = delegated ]; then
-  jq '. + {"rootless": false}' /usr/local/lib/slipway/daemon-required.json >"$engine_dir/daemon-required.json"
+  jq '. + {"rootless": false, "userland-proxy-path": "/usr/local/lib/slipway/port-proxy"}' \
+    /usr/local/lib/slipway/daemon-required.json >"$engine_dir/daemon-required.json"
   required="$engine_dir/daemon-required.json"
 fi
 

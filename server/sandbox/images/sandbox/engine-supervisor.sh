@@ -91,7 +91,13 @@ while [ -z "$exiting" ]; do
     [ -s "$engine_dir/config-notes" ] && say "$(cat "$engine_dir/config-notes")"
     say "starting dockerd (attempt $attempt)"
     offset=$(($(wc -l <"$engine_log") + 1))
-    dockerd --config-file "$effective_config" >>"$engine_log" 2>&1 &
+    # With a delegated cgroup, dockerd runs without rootless mode, which it refuses to do when
+    # it sees RootlessKit's environment (engine-config.sh says why).
+    if [ "$(cat "$run_dir/cgroup" 2>/dev/null)" = delegated ]; then
+      env -u ROOTLESSKIT_STATE_DIR dockerd --config-file "$effective_config" >>"$engine_log" 2>&1 &
+    else
+      dockerd --config-file "$effective_config" >>"$engine_log" 2>&1 &
+    fi
     pid=$!
     echo "$pid" >"$engine_dir/dockerd.pid"
     # The node's log (docker logs on the host) shows dockerd's output too.

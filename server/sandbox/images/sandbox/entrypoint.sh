@@ -14,12 +14,14 @@ if [ "${1:-}" != "--child" ]; then
   : >>"$XDG_RUNTIME_DIR/docker.log"
   rm -rf "$XDG_RUNTIME_DIR/rk" "$XDG_RUNTIME_DIR/docker.sock" "$XDG_RUNTIME_DIR/docker.pid" "$XDG_RUNTIME_DIR/docker" "$XDG_RUNTIME_DIR/engine" "$XDG_RUNTIME_DIR/cgroup"
   # On a cgroup v2 engine the server gives this node's uid its cgroup (server/sandbox/docker/
-  # cgroups.ts) just after the start: wait for that (5 s at most), then the child gets a
-  # cgroup namespace of its own. Otherwise (cgroup v1, or no delegation) nothing changes.
+  # cgroups.ts) just after the start: wait for that (a helper container: a second or two, more
+  # on a loaded machine; the server creates /tmp/slipway-cgroup-refused if it failed; 60 s at
+  # most), then the child gets a cgroup namespace of its own. Otherwise (cgroup v1) nothing
+  # changes.
   cgroupns=
   if [ "${SLIPWAY_CGROUP:-}" = delegate ] && [ -f /sys/fs/cgroup/cgroup.controllers ]; then
     waited=0
-    while [ "$(stat -c %u /sys/fs/cgroup/cgroup.procs)" != "$(id -u)" ] && [ "$waited" -lt 50 ]; do
+    while [ "$(stat -c %u /sys/fs/cgroup/cgroup.procs)" != "$(id -u)" ] && [ ! -e /tmp/slipway-cgroup-refused ] && [ "$waited" -lt 600 ]; do
       sleep 0.1
       waited=$((waited + 1))
     done
