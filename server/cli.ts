@@ -31,7 +31,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.SLIPWAY_LOG_LEVEL);
   const slipway = await startSlipway(config, log);
-  process.stdout.write(`\nSlipway is running: ${slipway.url}\nLearners' published ports are proxied at ${slipway.portsUrl}\n(Ctrl-C stops it and removes the learners' sandboxes.)\n\n`);
+  const { teacherKey } = slipway;
+  const keyLine = teacherKey.created
+    ? `Teacher pages: ${slipway.url}teach/ with the teacher key ${teacherKey.key}\n(made now and kept in ${teacherKey.file}; note it, it is printed only this once)\n`
+    : `Teacher pages: ${slipway.url}teach/ (the teacher key is ${teacherKey.file ? `in ${teacherKey.file}` : 'SLIPWAY_TEACHER_KEY'})\n`;
+  process.stdout.write(`\nSlipway is running: ${slipway.url}\nLearners' published ports are proxied at ${slipway.portsUrl}\n${keyLine}(Ctrl-C stops it and removes the learners' sandboxes.)\n\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

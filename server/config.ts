@@ -40,6 +40,11 @@ export const configSchema = z.object({
     .min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)')
     .optional()
     .describe('Key that signs learner cookies; by default a random one kept in the state folder (secret.key).'),
+  SLIPWAY_TEACHER_KEY: z
+    .string()
+    .min(16, 'use at least 16 characters (e.g. openssl rand -base64 18)')
+    .optional()
+    .describe('Key that opens the teacher pages, workshops and /metrics; by default one is made on the first start, kept in the state folder (teacher.key) and printed.'),
   SLIPWAY_SITE_DIR: z
     .string()
     .default(path.join(projectRoot, 'dist'))

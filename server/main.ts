@@ -9,6 +9,7 @@ import { loadCourse } from '../lessons/course.ts';
 import { existsSync } from 'node:fs';
 import { SqliteProgressStore } from './store/sqlite-store.ts';
 import { loadOrCreateSecret } from './store/secret.ts';
+import { loadOrCreateTeacherKey } from './teach/teacher-key.ts';
 import { openBackend, type SandboxBackend } from './sandbox/backend.ts';
 import { SessionManager } from './sessions/session-manager.ts';
 import path from 'node:path';
@@ -21,6 +22,8 @@ export interface Slipway {
   sessions: SessionManager;
   store: SqliteProgressStore;
   runtime: SandboxBackend;
+  /** The teacher key, and whether this start made it (then it is printed once). */
+  teacherKey: { key: string; created: boolean; file?: string };
   stop(): Promise<void>;
 }
 
@@ -35,6 +38,9 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   }
   const course = await loadCourse(config.SLIPWAY_LESSONS_DIR);
   const secret = config.SLIPWAY_SECRET ?? (await loadOrCreateSecret(config.SLIPWAY_STATE_DIR));
+  const teacherKey = config.SLIPWAY_TEACHER_KEY
+    ? { key: config.SLIPWAY_TEACHER_KEY, created: false }
+    : { ...(await loadOrCreateTeacherKey(config.SLIPWAY_STATE_DIR)), file: path.join(config.SLIPWAY_STATE_DIR, 'teacher.key') };
   const store = new SqliteProgressStore(path.join(config.SLIPWAY_STATE_DIR, 'slipway.db'));
   const runtime = await openBackend(config, log);
   const sessions = new SessionManager(
@@ -58,6 +64,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,
     secret,
+    teacherKey: teacherKey.key,
     course,
     store,
     driver: runtime.driver,
@@ -87,6 +94,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     sessions,
     store,
     runtime,
+    teacherKey,
     stop: async () => {
       await app.close();
       await sessions.shutdown();

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { testSecret } from './support/secret.ts';
+import { testSecret, testTeacherKey } from './support/secret.ts';
 import { createApp } from '../server/http/app.ts';
 import { createLogger } from '../server/log.ts';
 import type { Slipway } from '../server/main.ts';
@@ -322,7 +322,7 @@ describe('terminal socket', () => {
     const docker = new Docker({ socketPath: '/nonexistent/docker.sock' });
     const driver = new DockerDriver(docker, { instance: 'nowhere', sandboxImage: 'none', mirrorContainer: 'none', memoryMb: 512, cpus: 1, pids: 256 }, log);
     const sessions = new SessionManager(driver, { maxSandboxes: 5, idleMs: 60000 }, log);
-    const app = createApp({ secret: testSecret, siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), course: { 'hello-world': { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } }, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, log });
+    const app = createApp({ secret: testSecret, teacherKey: testTeacherKey, siteDir: mkdtempSync(path.join(os.tmpdir(), 'slipway-empty-site-')), course: { 'hello-world': { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } }, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, log });
     const url = await app.listen(0, '127.0.0.1');
     try {
       const t = openTerminal(url, { learnerId: newLearnerId() });

@@ -15,7 +15,7 @@ import { SqliteProgressStore } from '../store/sqlite-store.ts';
 import { maxInputFrameBytes, terminalPath } from '../../protocol/terminal.ts';
 import WebSocket from 'ws';
 import { learnerCookie, openTerminal } from '../../tests/support/ws-client.ts';
-import { testSecret } from '../../tests/support/secret.ts';
+import { testSecret, testTeacherKey } from '../../tests/support/secret.ts';
 import { createApp, satisfiableRange, type App } from './app.ts';
 
 let app: App;
@@ -30,6 +30,7 @@ beforeAll(async () => {
   const driver = new MemoryDriver();
   app = createApp({
     secret: testSecret,
+    teacherKey: testTeacherKey,
     siteDir,
     course: {
       test: {

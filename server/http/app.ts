@@ -28,6 +28,8 @@ export interface AppOptions {
   publicUrl?: string | undefined;
   /** Key that signs learner cookies (SLIPWAY_SECRET, or one kept in the state folder). */
   secret: string | Buffer;
+  /** The teacher key (SLIPWAY_TEACHER_KEY, or teacher.key in the state folder). */
+  teacherKey: string;
   course: Course;
   store: ProgressStore;
   driver: SandboxDriver;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MemoryDriver } from '../../tests/doubles/memory-driver.ts';
 import { learnerCookie, newLearnerId, openTerminal } from '../../tests/support/ws-client.ts';
-import { testSecret } from '../../tests/support/secret.ts';
+import { testSecret, testTeacherKey } from '../../tests/support/secret.ts';
 import { createApp, type App } from '../http/app.ts';
 import { createLogger } from '../log.ts';
 import { SessionManager } from '../sessions/session-manager.ts';
@@ -72,6 +72,7 @@ beforeAll(async () => {
   driver.ports.set(`${session}/node1`, [{ port: appPort, target: 5000, container: 'hello' }]);
   app = createApp({
     secret: testSecret,
+    teacherKey: testTeacherKey,
     siteDir,
     course: { test: { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [] } },
     store: new SqliteProgressStore(':memory:'),

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../tests/doubles/memory-driver.ts';
 import { openTerminal, type TestTerminal } from '../../tests/support/ws-client.ts';
-import { testSecret } from '../../tests/support/secret.ts';
+import { testSecret, testTeacherKey } from '../../tests/support/secret.ts';
 import { createApp, type App } from '../http/app.ts';
 import { createLogger } from '../log.ts';
 import { SessionManager } from '../sessions/session-manager.ts';
@@ -27,7 +27,7 @@ const apps: App[] = [];
 async function startServer(driver: MemoryDriver): Promise<string> {
   const sessions = new SessionManager(driver, { maxSandboxes: 5, idleMs: 60_000, heldShellGraceMs: 200 }, log);
   await sessions.recover();
-  const app = createApp({ secret: testSecret, siteDir, course, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, resumeGraceMs: 60_000, log });
+  const app = createApp({ secret: testSecret, teacherKey: testTeacherKey, siteDir, course, store: new SqliteProgressStore(':memory:'), driver, sessions, checkTimeoutMs: 1000, resumeGraceMs: 60_000, log });
   apps.push(app);
   return app.listen(0, '127.0.0.1');
 }

@@ -2,7 +2,7 @@
 import { inject } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
-import { testSecret } from './secret.ts';
+import { testSecret, testTeacherKey } from './secret.ts';
 import { startSlipway, type Slipway, type StartOptions } from '../../server/main.ts';
 
 export function testInstance(): string {
@@ -22,6 +22,7 @@ export async function startTestSlipway(env: Record<string, string> = {}, options
     SLIPWAY_PORTS_PORT: '0',
     SLIPWAY_LOG_LEVEL: 'warn',
     SLIPWAY_SECRET: testSecret,
+    SLIPWAY_TEACHER_KEY: testTeacherKey,
     SLIPWAY_OFFLINE: '1',
     // No warm pool unless a test asks: every test file's server would start a sandbox more.
     SLIPWAY_POOL_SIZE: '0',
