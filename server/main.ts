@@ -9,7 +9,7 @@ import { loadCourse } from '../lessons/course.ts';
 import { existsSync } from 'node:fs';
 import { SqliteProgressStore } from './store/sqlite-store.ts';
 import { loadOrCreateSecret } from './store/secret.ts';
-import { loadOrCreateTeacherKey } from './teach/teacher-key.ts';
+import { loadOrCreateTeacherKey } from './workshops/teacher-key.ts';
 import { openBackend, type SandboxBackend } from './sandbox/backend.ts';
 import { SessionManager } from './sessions/session-manager.ts';
 import path from 'node:path';

@@ -9,5 +9,14 @@ export interface ProgressStore {
   allDone(learnerId: string): Promise<Record<string, string[]>>;
   /** Records steps as done; recording a done step again changes nothing. */
   markDone(learnerId: string, lesson: string, stepIds: readonly string[]): Promise<void>;
+  /** Every step this learner has done, with when, the oldest first (for teachers' dashboards). */
+  doneTimes(learnerId: string): Promise<DoneStep[]>;
   close(): void;
+}
+
+export interface DoneStep {
+  lesson: string;
+  step: string;
+  /** ms since 1970. */
+  doneAt: number;
 }

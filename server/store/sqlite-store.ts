@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { DatabaseSync as DatabaseSyncType } from 'node:sqlite';
 import { SlipwayError } from '../errors.ts';
-import type { ProgressStore } from './progress-store.ts';
+import type { DoneStep, ProgressStore } from './progress-store.ts';
 
 /**
  * node:sqlite, loaded without its "experimental" warning: Node 22 prints one on first load,
@@ -28,36 +28,49 @@ function loadSqlite(): typeof import('node:sqlite') {
 }
 const { DatabaseSync } = loadSqlite();
 
+/**
+ * Opens (or creates) the database file in WAL mode and makes sure `schema` exists; a file that
+ * cannot be opened is named, with what to check.
+ */
+export function openDatabase(file: string, schema: string): DatabaseSyncType {
+  try {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    const db = new DatabaseSync(file);
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; ${schema}`);
+    return db;
+  } catch (error) {
+    throw new SlipwayError('INTERNAL', `The progress database ${file} cannot be opened: ${(error as Error).message}. Check that the state folder is writable (SLIPWAY_STATE_DIR).`, {
+      cause: error,
+    });
+  }
+}
+
 export class SqliteProgressStore implements ProgressStore {
   readonly #db: DatabaseSyncType;
   readonly #insert;
   readonly #selectLesson;
   readonly #selectAll;
+  readonly #selectTimes;
 
   /** `file` is a path, or ':memory:' for a store that lives as long as the process. */
   constructor(file: string) {
-    try {
-      if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-      this.#db = new DatabaseSync(file);
-      this.#db.exec(`
-        PRAGMA journal_mode = WAL;
-        PRAGMA busy_timeout = 5000;
-        CREATE TABLE IF NOT EXISTS step_done (
-          learner TEXT NOT NULL,
-          lesson TEXT NOT NULL,
-          step TEXT NOT NULL,
-          done_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-          PRIMARY KEY (learner, lesson, step)
-        ) WITHOUT ROWID;
-      `);
-    } catch (error) {
-      throw new SlipwayError('INTERNAL', `The progress database ${file} cannot be opened: ${(error as Error).message}. Check that the state folder is writable (SLIPWAY_STATE_DIR).`, {
-        cause: error,
-      });
-    }
+    this.#db = openDatabase(file, `
+      CREATE TABLE IF NOT EXISTS step_done (
+        learner TEXT NOT NULL,
+        lesson TEXT NOT NULL,
+        step TEXT NOT NULL,
+        done_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (learner, lesson, step)
+      ) WITHOUT ROWID;
+    `);
     this.#insert = this.#db.prepare('INSERT OR IGNORE INTO step_done (learner, lesson, step) VALUES (?, ?, ?)');
     this.#selectLesson = this.#db.prepare('SELECT step FROM step_done WHERE learner = ? AND lesson = ?');
     this.#selectAll = this.#db.prepare('SELECT lesson, step FROM step_done WHERE learner = ? ORDER BY lesson, step');
+    this.#selectTimes = this.#db.prepare('SELECT lesson, step, done_at FROM step_done WHERE learner = ? ORDER BY done_at');
+  }
+
+  async doneTimes(learnerId: string): Promise<DoneStep[]> {
+    return this.#selectTimes.all(learnerId).map((row) => ({ lesson: String(row.lesson), step: String(row.step), doneAt: Date.parse(String(row.done_at)) }));
   }
 
   async doneSteps(learnerId: string, lesson: string): Promise<Set<string>> {
