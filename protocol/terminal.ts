@@ -68,12 +68,18 @@ export const publishedPortSchema = z.object({
 export type PublishedPortEntry = z.infer<typeof publishedPortSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  /** Progress while the sandbox starts; `ready` means the shell is attached. */
+  /**
+   * Progress while the sandbox starts; `ready` means the shell is attached. `queued`: a
+   * workshop's server is full and the learner waits in line, `position` (1 is next).
+   */
   z.object({
     type: z.literal('status'),
-    phase: z.enum(['starting', 'waiting-engine', 'attaching', 'ready']),
+    phase: z.enum(['queued', 'starting', 'waiting-engine', 'attaching', 'ready']),
     message: z.string(),
+    position: z.number().int().positive().optional(),
   }),
+  /** A message from the teacher of the learner's workshop (also sent on connect while it is recent). */
+  z.object({ type: z.literal('notice'), text: z.string(), at: z.number() }),
   /** Something went wrong. `fatal` errors close the socket; others leave it open. */
   z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string(), fatal: z.boolean() }),
   /** Results of a check run; `trigger` says whether the learner asked or a command finished. */

@@ -44,7 +44,9 @@ export const ui = {
     sharePort: 'Share',
     sharePortTitle: 'A link that others (your teacher) can open for an hour',
     portShared: 'Anyone with this link can open port {port} for an hour:',
+    closeNotice: 'Close the message',
     status: {
+      queued: 'The server is full. You are number {position} in line; your sandbox starts as soon as a place frees.',
       connecting: 'Connecting to your sandbox…',
       starting: 'Starting your sandbox…',
       'waiting-engine': 'Waiting for Docker inside your sandbox to start…',
@@ -102,7 +104,9 @@ export const ui = {
     sharePort: '分享',
     sharePortTitle: '生成一个他人（如老师）一小时内可以打开的链接',
     portShared: '拿到这个链接的人在一小时内都能打开端口 {port}：',
+    closeNotice: '关闭消息',
     status: {
+      queued: '服务器已满。你在队列中排第 {position} 位，一有空位就会为你启动沙箱。',
       connecting: '正在连接你的沙箱…',
       starting: '正在启动你的沙箱…',
       'waiting-engine': '正在等待沙箱里的 Docker 启动…',

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FailingDriver, MemoryDriver } from '../../tests/doubles/memory-driver.ts';
 import { SlipwayError } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import type { StartPhase } from '../sandbox/driver.ts';
+import type { AcquirePhase } from './session-manager.ts';
 import { SessionManager, type SessionManagerOptions } from './session-manager.ts';
 
 const log = createLogger('silent');
@@ -62,7 +62,7 @@ describe('SessionManager', () => {
 
   it('reports start progress to the caller', async () => {
     const driver = new MemoryDriver();
-    const phases: StartPhase[] = [];
+    const phases: AcquirePhase[] = [];
     await manager(driver).acquire('learner-a', ['node1'], (phase) => phases.push(phase));
     expect(phases).toEqual(['starting', 'waiting-engine']);
   });
@@ -90,8 +90,8 @@ describe('SessionManager', () => {
   it('starts only one sandbox for concurrent acquires by one learner', async () => {
     const driver = new MemoryDriver({ startDelayMs: 30 });
     const sessions = manager(driver);
-    const firstPhases: StartPhase[] = [];
-    const secondPhases: StartPhase[] = [];
+    const firstPhases: AcquirePhase[] = [];
+    const secondPhases: AcquirePhase[] = [];
     const [first, second] = await Promise.all([
       sessions.acquire('learner-a', ['node1'], (phase) => firstPhases.push(phase)),
       sessions.acquire('learner-a', ['node1'], (phase) => secondPhases.push(phase)),
@@ -106,7 +106,7 @@ describe('SessionManager', () => {
   it('gives a latecomer the progress still to come', async () => {
     const driver = new MemoryDriver({ startDelayMs: 40 });
     const sessions = manager(driver);
-    const latePhases: StartPhase[] = [];
+    const latePhases: AcquirePhase[] = [];
     const first = sessions.acquire('learner-a', ['node1'], noProgress);
     await sleep(10);
     const late = sessions.acquire('learner-a', ['node1'], (phase) => latePhases.push(phase));
@@ -326,7 +326,7 @@ describe('SessionManager', () => {
       expect(driver.callsTo('start').map((call) => call.learnerId)).toEqual(['', '']);
       const starts = driver.callsTo('start').length;
 
-      const phases: StartPhase[] = [];
+      const phases: AcquirePhase[] = [];
       const session = await sessions.acquire('learner-a', ['node1'], (phase) => phases.push(phase));
       expect(phases).toEqual([]);
       expect(driver.callsTo('claim')).toEqual([{ method: 'claim', sessionId: session.id, learnerId: 'learner-a' }]);
@@ -399,6 +399,88 @@ describe('SessionManager', () => {
       await poolReady(sessions, 2);
       await sessions.shutdown();
       expect(driver.sandboxes.size).toBe(0);
+    });
+  });
+
+  describe('workshop seats and the waiting line', () => {
+    it('lets seats past the per-address limit, which still holds for others', async () => {
+      const sessions = manager(new MemoryDriver(), { perAddress: 1 });
+      await sessions.acquire('learner-a', ['node1'], noProgress, '10.0.0.1');
+      const refused = await rejection(sessions.acquire('learner-b', ['node1'], noProgress, '10.0.0.1'));
+      expect((refused as SlipwayError).code).toBe('TOO_MANY');
+      await sessions.acquire('learner-c', ['node1'], noProgress, '10.0.0.1', { seat: true });
+      expect(sessions.size).toBe(2);
+    });
+
+    it('puts seats in line when full, tells each their place, and hands out places in order as sandboxes end', async () => {
+      const sessions = manager(new MemoryDriver(), { maxSandboxes: 1 });
+      const first = await sessions.acquire('learner-a', ['node1'], noProgress, '', { seat: true });
+      const told: Record<string, (number | undefined)[]> = { b: [], c: [] };
+      const order: string[] = [];
+      const b = sessions
+        .acquire('learner-b', ['node1'], (phase, _message, position) => phase === 'queued' && told.b!.push(position), '', { seat: true })
+        .then((session) => (order.push('b'), session));
+      const c = sessions
+        .acquire('learner-c', ['node1'], (phase, _message, position) => phase === 'queued' && told.c!.push(position), '', { seat: true })
+        .then((session) => (order.push('c'), session));
+      await sleep(10);
+      expect(sessions.waiting).toBe(2);
+      expect(sessions.stateOf('learner-c')).toBe('queued');
+      expect(sessions.placeOf('learner-c')).toBe(2);
+      // Not a seat: turned away, not queued.
+      expect(((await rejection(sessions.acquire('learner-x', ['node1'], noProgress))) as SlipwayError).code).toBe('OUT_OF_CAPACITY');
+      await sessions.end(first);
+      const second = await b;
+      expect(order).toEqual(['b']);
+      expect(told.c).toEqual([2, 1]);
+      expect(sessions.waiting).toBe(1);
+      await sessions.end(second);
+      await c;
+      expect(order).toEqual(['b', 'c']);
+      expect(told.b).toEqual([1]);
+      expect(sessions.size).toBe(1);
+      expect(sessions.waiting).toBe(0);
+    });
+
+    it('lets a learner whose page went away leave the line, and the next moves up', async () => {
+      const sessions = manager(new MemoryDriver(), { maxSandboxes: 1 });
+      const first = await sessions.acquire('learner-a', ['node1'], noProgress, '', { seat: true });
+      const gone = new AbortController();
+      const left = rejection(sessions.acquire('learner-b', ['node1'], noProgress, '', { seat: true, signal: gone.signal }));
+      const places: (number | undefined)[] = [];
+      const c = sessions.acquire('learner-c', ['node1'], (phase, _message, position) => phase === 'queued' && places.push(position), '', { seat: true });
+      await sleep(10);
+      gone.abort();
+      expect(((await left) as SlipwayError).code).toBe('OUT_OF_CAPACITY');
+      expect(places).toEqual([2, 1]);
+      await sessions.end(first);
+      expect((await c).learnerId).toBe('learner-c');
+    });
+
+    it('gives a learner with two terminals in line one place, not two', async () => {
+      const driver = new MemoryDriver();
+      const sessions = manager(driver, { maxSandboxes: 1 });
+      const first = await sessions.acquire('learner-a', ['node1'], noProgress, '', { seat: true });
+      const one = sessions.acquire('learner-b', ['node1'], noProgress, '', { seat: true });
+      const two = sessions.acquire('learner-b', ['node1', 'node2'], noProgress, '', { seat: true });
+      await sleep(10);
+      expect(sessions.waiting).toBe(1);
+      await sessions.end(first);
+      const [a, b] = await Promise.all([one, two]);
+      expect(a).toBe(b);
+      expect(driver.callsTo('start')).toHaveLength(2);
+      // Nothing reserved is left over: with the place taken, the next learner is refused.
+      expect(((await rejection(sessions.acquire('learner-x', ['node1'], noProgress))) as SlipwayError).code).toBe('OUT_OF_CAPACITY');
+    });
+
+    it('raises the pool for a workshop within the capacity, and never below the configured size', async () => {
+      const sessions = manager(new MemoryDriver(), { maxSandboxes: 3, poolSize: 1 });
+      sessions.setPoolTarget(10);
+      expect(sessions.poolTarget).toBe(3);
+      await sleep(20);
+      expect(sessions.pooled).toBe(3);
+      sessions.setPoolTarget(0);
+      expect(sessions.poolTarget).toBe(1);
     });
   });
 });

@@ -7,6 +7,9 @@ import type { Logger } from '../log.ts';
 import { SlipwayError, toSlipwayError } from '../errors.ts';
 import type { SandboxDriver, StartPhase } from '../sandbox/driver.ts';
 
+/** What a learner getting a sandbox is told: the driver's start phases, or their place in line. */
+export type AcquirePhase = StartPhase | 'queued';
+
 export interface Session {
   readonly id: string;
   readonly learnerId: string;
@@ -43,6 +46,29 @@ export interface SessionManagerOptions {
   poolSize?: number;
 }
 
+/** How a learner's sandbox is doing, for a teacher's dashboard. */
+export type SandboxState = 'none' | 'queued' | 'starting' | 'ready';
+
+export interface AcquireOptions {
+  /**
+   * A workshop seat: no per-address limit (a classroom shares one NAT address), and when the
+   * server is full the learner waits in line instead of being turned away.
+   */
+  seat?: boolean;
+  /** Ends the wait in line (the learner's page went away). */
+  signal?: AbortSignal;
+}
+
+/** A learner waiting in line for a place. */
+interface Waiter {
+  learnerId: string;
+  /** Settles when the learner's turn comes (or they leave). */
+  granted: Promise<void>;
+  wake(): void;
+  /** Each of the learner's waiting terminals, told their position. */
+  listeners: Set<(place: number) => void>;
+}
+
 /** A sandbox started for no one yet. */
 interface Pooled {
   id: string;
@@ -69,12 +95,60 @@ export class SessionManager {
   #poolStarting = 0;
   readonly #poolStarts = new Set<Promise<unknown>>();
   #poolRetry: NodeJS.Timeout | undefined;
+  /** The pool's size now: the configured one, or more while a workshop is on (setPoolTarget). */
+  #poolTarget: number;
+  /** Learners waiting for a place, first come first served. */
+  readonly #line: Waiter[] = [];
+  /** Places given to learners from the line whose start is not registered yet. */
+  #reserved = 0;
   #closed = false;
 
   constructor(driver: SandboxDriver, options: SessionManagerOptions, log: Logger) {
     this.#driver = driver;
     this.#options = options;
     this.#log = log;
+    this.#poolTarget = options.poolSize ?? 0;
+  }
+
+  /**
+   * Keeps `size` sandboxes ready (never fewer than the configured pool): a workshop about to
+   * start raises it to its empty seats; back to the configured size after. Extra pooled
+   * sandboxes above a lowered target stay until taken.
+   */
+  setPoolTarget(size: number): void {
+    this.#poolTarget = Math.max(this.#options.poolSize ?? 0, Math.min(size, this.#options.maxSandboxes));
+    this.fillPool();
+  }
+
+  get poolTarget(): number {
+    return this.#poolTarget;
+  }
+
+  /** Learners waiting in line for a sandbox. */
+  get waiting(): number {
+    return this.#line.length;
+  }
+
+  /** Whether this learner has a sandbox, is getting one, or waits in line. */
+  stateOf(learnerId: string): SandboxState {
+    if (this.#byLearner.has(learnerId)) return 'ready';
+    if (this.#starting.has(learnerId)) return 'starting';
+    if (this.#line.some((waiter) => waiter.learnerId === learnerId)) return 'queued';
+    return 'none';
+  }
+
+  /** This learner's place in line (1 is next), or undefined. */
+  placeOf(learnerId: string): number | undefined {
+    const index = this.#line.findIndex((waiter) => waiter.learnerId === learnerId);
+    return index < 0 ? undefined : index + 1;
+  }
+
+  /** Removes this learner's sandbox (a teacher's reset); their next terminal gets a new one. */
+  async endFor(learnerId: string): Promise<boolean> {
+    const session = this.#byLearner.get(learnerId);
+    if (!session) return false;
+    await this.end(session);
+    return true;
   }
 
   /** Sandboxes that learners hold or are getting. */
@@ -89,7 +163,7 @@ export class SessionManager {
 
   /** Every sandbox this manager runs or is starting, the pool's included. */
   get #total(): number {
-    return this.size + this.#pool.length + this.#poolStarting;
+    return this.size + this.#pool.length + this.#poolStarting + this.#reserved;
   }
 
   /**
@@ -97,8 +171,9 @@ export class SessionManager {
    * server's capacity. Called after every change; a failed start waits before the next try.
    */
   fillPool(): void {
-    const target = this.#options.poolSize ?? 0;
-    while (!this.#closed && this.#poolRetry === undefined && this.#pool.length + this.#poolStarting < target && this.#total < this.#options.maxSandboxes) {
+    const target = this.#poolTarget;
+    // Learners in line come first: a place that frees goes to them, not to the pool.
+    while (!this.#closed && this.#line.length === 0 && this.#poolRetry === undefined && this.#pool.length + this.#poolStarting < target && this.#total < this.#options.maxSandboxes) {
       this.#poolStarting += 1;
       const id = randomBytes(6).toString('hex');
       const nodes = ['node1'];
@@ -183,8 +258,9 @@ export class SessionManager {
   }
 
   /** The learner's session, with a running sandbox; starts one if needed. */
-  async acquire(learnerId: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void, address = ''): Promise<Session> {
+  async acquire(learnerId: string, nodes: string[], onProgress: (phase: AcquirePhase, message: string, position?: number) => void, address = '', options: AcquireOptions = {}, granted = false): Promise<Session> {
     const existing = this.#byLearner.get(learnerId);
+    if (existing && granted) this.#placeUnused();
     if (existing) {
       const running = await this.#driver.isRunning(existing.id);
       // The idle timer may have ended the session while we asked; then start afresh.
@@ -197,21 +273,29 @@ export class SessionManager {
         this.#forget(existing);
         await this.#driver.stop(existing.id).catch(() => undefined);
       }
-      return this.acquire(learnerId, nodes, onProgress, address);
+      return this.acquire(learnerId, nodes, onProgress, address, options, granted);
     }
     const pending = this.#starting.get(learnerId);
+    if (pending && granted) this.#placeUnused();
     if (pending) {
       this.#progressListeners.get(learnerId)?.add(onProgress);
       return pending;
     }
-    if (this.#pool.length === 0 && this.#total >= this.#options.maxSandboxes) {
+    if (options.seat && !granted && (this.#line.length > 0 || !this.#hasPlace())) {
+      const { turn, mine } = this.#waitInLine(learnerId, onProgress, options.signal);
+      await turn;
+      // The place is reserved for the terminal that queued; the learner's others find its start.
+      return this.acquire(learnerId, nodes, onProgress, address, options, mine);
+    }
+    if (granted) this.#reserved -= 1;
+    else if (!this.#hasPlace()) {
       throw new SlipwayError(
         'OUT_OF_CAPACITY',
         `All ${this.#options.maxSandboxes} sandboxes on this server are in use. Please try again in a few minutes.`,
       );
     }
     const perAddress = this.#options.perAddress;
-    if (perAddress !== undefined && address !== '' && this.#fromAddress(address) >= perAddress) {
+    if (!options.seat && perAddress !== undefined && address !== '' && this.#fromAddress(address) >= perAddress) {
       throw new SlipwayError(
         'TOO_MANY',
         `Learners from your network address already hold ${perAddress} sandboxes on this server, the most it allows (SLIPWAY_SANDBOXES_PER_ADDRESS).`,
@@ -229,6 +313,75 @@ export class SessionManager {
       this.#startingFrom.delete(learnerId);
       this.#progressListeners.delete(learnerId);
     }
+  }
+
+  /** Whether one more sandbox may start now: a ready pool sandbox, or room under the ceiling. */
+  #hasPlace(): boolean {
+    return this.#pool.length > 0 || this.#total < this.#options.maxSandboxes;
+  }
+
+  /**
+   * Waits in line for a place: first come, first served, each waiter told their position
+   * whenever it changes; one wait per learner (their other terminals share it). Rejects when
+   * `signal` aborts (the page went away) and the learner leaves the line.
+   */
+  #waitInLine(learnerId: string, onProgress: (phase: AcquirePhase, message: string, position?: number) => void, signal?: AbortSignal): { turn: Promise<void>; mine: boolean } {
+    const tell = (place: number) => onProgress('queued', `The server is full; you are number ${place} in line for a sandbox.`, place);
+    const existing = this.#line.find((waiter) => waiter.learnerId === learnerId);
+    if (existing) {
+      existing.listeners.add(tell);
+      tell(this.#line.indexOf(existing) + 1);
+      return { turn: existing.granted, mine: false };
+    }
+    let wake!: () => void;
+    let leave!: (error: Error) => void;
+    const granted = new Promise<void>((resolve, reject) => {
+      wake = resolve;
+      leave = reject;
+    });
+    const waiter: Waiter = { learnerId, granted, wake: () => wake(), listeners: new Set([tell]) };
+    const abort = () => {
+      const index = this.#line.indexOf(waiter);
+      if (index < 0) return;
+      this.#line.splice(index, 1);
+      leave(new SlipwayError('OUT_OF_CAPACITY', 'You left the line for a sandbox.'));
+      // The next in line may now fit where this one did not (nothing changed), or the pool may refill.
+      this.#placeFreed();
+    };
+    if (signal?.aborted) {
+      leave(new SlipwayError('OUT_OF_CAPACITY', 'You left the line for a sandbox.'));
+      return { turn: granted, mine: true };
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+    void granted.then(() => signal?.removeEventListener('abort', abort), () => undefined);
+    this.#line.push(waiter);
+    tell(this.#line.length);
+    this.#log.info('learner waits in line', { waiting: this.#line.length });
+    return { turn: granted, mine: true };
+  }
+
+  #tellPositions(): void {
+    this.#line.forEach((waiter, index) => waiter.listeners.forEach((tell) => tell(index + 1)));
+  }
+
+  /**
+   * A place came free (a sandbox ended, a waiter left): the first in line gets it, reserved
+   * until their start is registered; the pool refills only once the line is empty.
+   */
+  #placeFreed(): void {
+    while (this.#line.length > 0 && this.#hasPlace()) {
+      const next = this.#line.shift()!;
+      this.#reserved += 1;
+      next.wake();
+    }
+    this.#tellPositions();
+    this.fillPool();
+  }
+
+  /** A place reserved for a learner who turned out to have a sandbox already: it goes on. */
+  #placeUnused(): void {
+    this.#reserved -= 1;
+    this.#placeFreed();
   }
 
   /** Starts the nodes a lesson needs that the session does not have yet. */
@@ -318,8 +471,7 @@ export class SessionManager {
   async end(session: Session): Promise<void> {
     this.#forget(session);
     await this.#driver.stop(session.id).catch((error: unknown) => this.#log.error('removing sandbox failed', { session: session.id, error }));
-    // A place came free.
-    this.fillPool();
+    this.#placeFreed();
   }
 
   /**

@@ -8,7 +8,7 @@ import { TerminalConnection } from './terminal-connection.ts';
 import { wireKeyBar } from './key-bar.ts';
 import { createTerminalView, type TerminalView } from './terminal-view.ts';
 
-type Phase = 'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited';
+type Phase = 'queued' | 'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited';
 
 interface Strings {
   status: Record<Phase, string>;
@@ -31,6 +31,7 @@ interface Strings {
   sharePort: string;
   sharePortTitle: string;
   portShared: string;
+  closeNotice: string;
 }
 
 declare global {
@@ -171,6 +172,30 @@ export function startLessonPage(): void {
     portsBox.hidden = tab.ports.length === 0;
     if (shareBox && shareBox.dataset.node !== tab.node) shareBox.hidden = true;
   };
+  // The teacher's message to the workshop: a banner above the page, once per message (every
+  // node's socket brings it), announced to screen readers, closed by the learner.
+  let noticeShown = 0;
+  const showNotice = (text: string, at: number) => {
+    if (at <= noticeShown) return;
+    noticeShown = at;
+    let banner = document.querySelector<HTMLElement>('[data-notice]');
+    if (!banner) {
+      banner = document.createElement('div');
+      banner.dataset.notice = '';
+      banner.className = 'notice';
+      banner.setAttribute('role', 'status');
+      const words = document.createElement('p');
+      const close = document.createElement('button');
+      close.type = 'button';
+      close.textContent = '×';
+      close.setAttribute('aria-label', strings.closeNotice);
+      close.addEventListener('click', () => banner?.remove());
+      banner.append(words, close);
+      document.body.prepend(banner);
+    }
+    banner.querySelector('p')!.textContent = text;
+  };
+
   const showShare = (node: string, port: number, url: string) => {
     if (!shareBox) return;
     shareBox.dataset.node = node;
@@ -186,7 +211,7 @@ export function startLessonPage(): void {
   const onMessage = (tab: Tab, message: ServerMessage) => {
     switch (message.type) {
       case 'status': {
-        const text = strings.status[message.phase] ?? message.message;
+        const text = (strings.status[message.phase] ?? message.message).replace('{position}', String(message.position ?? ''));
         tab.status = { text, kind: 'info' };
         tab.ready = message.phase === 'ready';
         if (tab.ready) tab.view.focus();
@@ -206,6 +231,9 @@ export function startLessonPage(): void {
           checkButton.disabled = false;
           checkButton.textContent = checkButton.dataset.label ?? '';
         }
+        break;
+      case 'notice':
+        showNotice(message.text, message.at);
         break;
       case 'solution':
         showSolution(message.stepId, message.node, message.commands);
