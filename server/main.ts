@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs';
 import { SqliteProgressStore } from './store/sqlite-store.ts';
 import { loadOrCreateSecret } from './store/secret.ts';
 import { loadOrCreateTeacherKey } from './workshops/teacher-key.ts';
+import { WorkshopStore } from './workshops/workshop-store.ts';
+import { Workshops } from './workshops/workshops.ts';
 import { openBackend, type SandboxBackend } from './sandbox/backend.ts';
 import { SessionManager } from './sessions/session-manager.ts';
 import path from 'node:path';
@@ -21,6 +23,7 @@ export interface Slipway {
   app: App;
   sessions: SessionManager;
   store: SqliteProgressStore;
+  workshops: Workshops;
   runtime: SandboxBackend;
   /** The teacher key, and whether this start made it (then it is printed once). */
   teacherKey: { key: string; created: boolean; file?: string };
@@ -60,7 +63,11 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     if (adopted + removed > 0) log.info('sandboxes left by an earlier run', { adopted, removed });
   }
   sessions.fillPool();
+  const workshopStore = new WorkshopStore(path.join(config.SLIPWAY_STATE_DIR, 'slipway.db'));
+  const workshops = new Workshops({ store: workshopStore, progress: store, sessions, course, log });
+  await workshops.tick();
   const app = createApp({
+    workshops,
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,
     secret,
@@ -93,11 +100,14 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     app,
     sessions,
     store,
+    workshops,
     runtime,
     teacherKey,
     stop: async () => {
+      workshops.close();
       await app.close();
       await sessions.shutdown();
+      workshopStore.close();
       store.close();
     },
   };

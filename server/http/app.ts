@@ -22,6 +22,10 @@ import { createPortsServer } from '../ports/ports-server.ts';
 import { createPortOpener } from '../ports/port-links.ts';
 import { portPasses } from '../ports/port-pass.ts';
 import { parseOpenPortPath } from '../ports/port-routes.ts';
+import { teacherAuth } from '../workshops/teacher-key.ts';
+import { workshopRoutes } from '../workshops/routes.ts';
+import type { Workshops } from '../workshops/workshops.ts';
+import { watchTerminal, watchPath } from '../workshops/watch.ts';
 
 export interface AppOptions {
   siteDir: string;
@@ -32,6 +36,8 @@ export interface AppOptions {
   teacherKey: string;
   course: Course;
   store: ProgressStore;
+  /** Classroom workshops; without them, the workshop routes answer 404. */
+  workshops?: Workshops | undefined;
   driver: SandboxDriver;
   sessions: SessionManager;
   checkTimeoutMs: number;
@@ -125,9 +131,14 @@ export function createApp(options: AppOptions): App {
     ownerOf: (sessionId) => options.sessions.ownerOf(sessionId),
     log,
   });
+  const teacher = teacherAuth(options.teacherKey);
+  const workshopRoute = options.workshops
+    ? workshopRoutes({ workshops: options.workshops, teacher, cookies, publicUrl: options.publicUrl, log })
+    : () => false;
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     setSecurityHeaders(response);
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (workshopRoute(request, response, url)) return;
     const portTarget = url.pathname.startsWith('/ports/') ? parseOpenPortPath(url.pathname) : undefined;
     if (portTarget && request.method === 'GET') {
       if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');
@@ -220,12 +231,25 @@ export function createApp(options: AppOptions): App {
       log.info('websocket refused', { status, reason });
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (url.pathname !== terminalPath) return refuse(404, 'Not Found');
+    if (url.pathname !== terminalPath && url.pathname !== watchPath) return refuse(404, 'Not Found');
     if (!hostAllowed(request.headers.host, options.publicUrl)) return refuse(403, 'Forbidden');
     if (!originAllowed(request, options.publicUrl)) return refuse(403, 'Forbidden');
+    if (url.pathname === watchPath) {
+      // A teacher watching a learner's terminal, read-only.
+      if (!teacher.isTeacher(request)) return refuse(401, 'Unauthorized');
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        ws.on('error', (error) => log.info('watch socket error', { error }));
+        alive.add(ws);
+        ws.on('pong', () => alive.add(ws));
+        watchTerminal(ws, url.searchParams, { shells, log });
+      });
+      return;
+    }
     const learnerId = cookies.read(request);
     if (!learnerId) return refuse(401, 'Unauthorized');
-    const address = clientAddress(request, options.publicUrl !== undefined);
+    // A workshop seat: a classroom behind one NAT address is not one learner.
+    const seat = options.workshops?.seatOf(learnerId) !== undefined;
+    const address = seat ? `seat:${learnerId}` : clientAddress(request, options.publicUrl !== undefined);
     if (!perLearner.tryOpen(learnerId)) return refuse(429, 'Too Many Requests');
     if (!perAddress.tryOpen(address)) {
       perLearner.close(learnerId);
@@ -256,7 +280,7 @@ export function createApp(options: AppOptions): App {
       const { lesson, node, cols, rows, resume, offset } = query.message;
       bridgeTerminal(
         ws,
-        { learnerId, address, lesson, node, cols, rows, resume: resume ? { shellId: resume, offset: offset ?? 0 } : undefined },
+        { learnerId, address, seat, lesson, node, cols, rows, resume: resume ? { shellId: resume, offset: offset ?? 0 } : undefined },
         {
           sessions: options.sessions,
           driver: options.driver,
@@ -266,6 +290,7 @@ export function createApp(options: AppOptions): App {
           resumeGraceMs: options.resumeGraceMs ?? 120_000,
           checkTimeoutMs: options.checkTimeoutMs,
           ports: ports.linksFor(request.headers.host),
+          workshops: options.workshops,
           log,
         },
       );

@@ -22,6 +22,7 @@ import { RateLimit } from './rate-limit.ts';
 import { TerminalInput } from './terminal-input.ts';
 import { PortWatch } from '../ports/port-watch.ts';
 import type { PortLinks } from '../ports/port-links.ts';
+import type { Workshops } from '../workshops/workshops.ts';
 
 export interface BridgeContext {
   sessions: SessionManager;
@@ -34,6 +35,8 @@ export interface BridgeContext {
   checkTimeoutMs: number;
   /** Links to the node's published ports; without them, ports are not watched. */
   ports?: PortLinks | undefined;
+  /** The learner's workshop: the teacher's messages reach the page, check results the dashboard. */
+  workshops?: Workshops | undefined;
   log: Logger;
 }
 
@@ -41,6 +44,8 @@ export interface TerminalRequest {
   learnerId: string;
   /** The client's address, for per-address limits. */
   address: string;
+  /** A workshop seat: no per-address limit, and a place in line when the server is full. */
+  seat?: boolean;
   /** The lesson's slug. */
   lesson: string;
   /** The node whose shell this terminal shows. */
@@ -201,8 +206,13 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
     }
   });
 
+  // The page leaving ends a wait in line; the teacher's messages reach it while it is open.
+  const gone = new AbortController();
+  const disconnect = context.workshops?.connect(request.learnerId, { notice: (text, at) => send({ type: 'notice', text, at }) });
   ws.on('close', () => {
     closed = true;
+    gone.abort();
+    disconnect?.();
     checks?.close();
     ports?.close();
     input.detach();
@@ -228,8 +238,9 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       const owned = await context.sessions.acquire(
         request.learnerId,
         lesson.nodes,
-        (phase, message) => send({ type: 'status', phase, message }),
+        (phase, message, position) => send({ type: 'status', phase, message, ...(position === undefined ? {} : { position }) }),
         request.address,
+        { seat: request.seat ?? false, signal: gone.signal },
       );
       session = owned;
       context.sessions.attach(owned);
@@ -246,7 +257,10 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
         lessonSlug: request.lesson,
         lesson,
         timeoutMs: context.checkTimeoutMs,
-        report: (trigger, results) => send({ type: 'checks', trigger, results }),
+        report: (trigger, results) => {
+          send({ type: 'checks', trigger, results });
+          context.workshops?.checked(request.learnerId, request.lesson, trigger, results);
+        },
         failed: (error) => {
           const slipwayError = toSlipwayError(error);
           log.warn('check failed to run', { error });

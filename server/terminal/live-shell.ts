@@ -41,6 +41,9 @@ export class LiveShell {
   #running = true;
   #graceTimer: NodeJS.Timeout | undefined;
   readonly #screen: ScreenState;
+  /** Read-only viewers (a teacher watching): they get the output too, and never type. */
+  readonly #watchers = new Set<(chunk: Buffer) => void>();
+  #size: { cols: number; rows: number };
 
   /**
    * `id`: the id the shell was opened with (the node holds it under that id). `offset`: how
@@ -52,11 +55,13 @@ export class LiveShell {
     this.shell = shell;
     this.owner = owner;
     this.ring = new OutputRing(replayBytes, offset);
+    this.#size = { ...size };
     this.#screen = new ScreenState(size.cols, size.rows, () => this.ring.replay().data);
     shell.stream.on('data', (chunk: Buffer) => {
       this.ring.push(chunk);
       this.#screen.push(chunk);
       this.#sink?.output(chunk);
+      for (const watcher of this.#watchers) watcher(chunk);
     });
     void shell.exited.then((code) => {
       this.#running = false;
@@ -68,8 +73,29 @@ export class LiveShell {
 
   /** Resizes the shell's terminal, and the screen kept for a reload with it. */
   async resize(cols: number, rows: number): Promise<void> {
+    this.#size = { cols, rows };
     this.#screen.resize(cols, rows);
     await this.shell.resize(cols, rows);
+  }
+
+  get size(): { cols: number; rows: number } {
+    return { ...this.#size };
+  }
+
+  /**
+   * A read-only viewer: the screen as it is now, then every chunk of output; returns the
+   * function that stops it. The learner's own socket and flow control are not touched.
+   */
+  async watch(output: (chunk: Buffer) => void): Promise<{ screen: string; stop: () => void }> {
+    // Registered first: output that comes while the snapshot is taken is sent after it, and
+    // the screen state has already parsed it or will (snapshot waits for what was pushed).
+    const queued: Buffer[] = [];
+    let ready = false;
+    const watcher = (chunk: Buffer) => (ready ? output(chunk) : queued.push(chunk));
+    this.#watchers.add(watcher);
+    const screen = (await this.#screen.snapshot()).toString('utf8');
+    ready = true;
+    return { screen, stop: () => this.#watchers.delete(watcher) };
   }
 
   get running(): boolean {
@@ -147,6 +173,16 @@ export class ShellRegistry {
 
   delete(live: LiveShell): void {
     if (this.#shells.get(live.id) === live) this.#shells.delete(live.id);
+  }
+
+  /** The learner's shell on `node` that a page shows now (the attached one, else the newest running). */
+  current(learnerId: string, node: string): LiveShell | undefined {
+    let found: LiveShell | undefined;
+    for (const live of this.#shells.values()) {
+      if (live.owner.learnerId !== learnerId || live.owner.node !== node || !live.running) continue;
+      if (live.attached || !found?.attached) found = live;
+    }
+    return found;
   }
 
   /** The shell with this id, if it belongs to this owner, still runs, and no socket has it. */

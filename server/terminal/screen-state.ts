@@ -76,8 +76,10 @@ export class ScreenState {
       this.push(this.#recent());
     }
     const terminal = this.#terminal!;
-    await new Promise<void>((resolve) => terminal.write('', resolve));
-    return Buffer.from(this.#serializer!.serialize({ scrollback: screenScrollback }), 'utf8');
+    const serializer = this.#serializer!;
+    // Serialized in the write callback: everything pushed before this call is parsed, nothing
+    // pushed after it yet (a watcher gets that part as output; it must not be on both).
+    return new Promise<Buffer>((resolve) => terminal.write('', () => resolve(Buffer.from(serializer.serialize({ scrollback: screenScrollback }), 'utf8'))));
   }
 
   #close(): void {
