@@ -482,5 +482,21 @@ describe('SessionManager', () => {
       sessions.setPoolTarget(0);
       expect(sessions.poolTarget).toBe(1);
     });
+
+    it('hands a pool sandbox that becomes ready to the first in line, and only to them', async () => {
+      const driver = new MemoryDriver({ startDelayMs: 30 });
+      const sessions = manager(driver, { maxSandboxes: 1 });
+      // A workshop raised the pool: its one sandbox is starting when two learners come.
+      sessions.setPoolTarget(1);
+      const ann = sessions.acquire('learner-a', ['node1'], noProgress, '', { seat: true });
+      const bob = sessions.acquire('learner-b', ['node1'], noProgress, '', { seat: true });
+      await sleep(5);
+      expect(sessions.waiting).toBe(2);
+      const first = await ann;
+      expect(sessions.placeOf('learner-b')).toBe(1);
+      expect(driver.callsTo('start')).toHaveLength(1);
+      await sessions.end(first);
+      expect((await bob).learnerId).toBe('learner-b');
+    });
   });
 });

@@ -77,6 +77,12 @@ interface Pooled {
   shellId?: string;
 }
 
+/**
+ * Pool sandboxes started at the same time: a workshop's pool of 30 fills a few at a time, so
+ * the host (and learners already typing) are not starved while it does.
+ */
+const poolStartsAtOnce = 2;
+
 /** After a pool start fails, the next try waits this long. */
 const poolRetryMs = 30_000;
 
@@ -173,8 +179,20 @@ export class SessionManager {
   fillPool(): void {
     const target = this.#poolTarget;
     // Learners in line come first: a place that frees goes to them, not to the pool.
-    while (!this.#closed && this.#line.length === 0 && this.#poolRetry === undefined && this.#pool.length + this.#poolStarting < target && this.#total < this.#options.maxSandboxes) {
+    while (
+      !this.#closed &&
+      this.#line.length === 0 &&
+      this.#poolRetry === undefined &&
+      this.#pool.length + this.#poolStarting < target &&
+      this.#poolStarting < poolStartsAtOnce &&
+      this.#total < this.#options.maxSandboxes
+    ) {
       this.#poolStarting += 1;
+      let starting = true;
+      const doneStarting = () => {
+        if (starting) this.#poolStarting -= 1;
+        starting = false;
+      };
       const id = randomBytes(6).toString('hex');
       const nodes = ['node1'];
       const started = this.#driver
@@ -184,8 +202,11 @@ export class SessionManager {
             if (this.#closed) return this.#driver.stop(id).catch(() => undefined);
             const shellId = await this.#prepareShell(id);
             if (this.#closed) return this.#driver.stop(id).catch(() => undefined);
+            doneStarting();
             this.#pool.push({ id, nodes, ...(shellId ? { shellId } : {}) });
             this.#log.info('pool sandbox ready', { session: id, pooled: this.#pool.length });
+            // A learner may be waiting in line for just this.
+            if (this.#line.length > 0) this.#placeFreed();
           },
           (error: unknown) => {
             this.#log.warn('pool sandbox failed to start; trying again later', { error: toSlipwayError(error).message });
@@ -197,8 +218,10 @@ export class SessionManager {
           },
         )
         .finally(() => {
-          this.#poolStarting -= 1;
+          doneStarting();
           this.#poolStarts.delete(started);
+          // The next ones, a few at a time.
+          this.fillPool();
         });
       this.#poolStarts.add(started);
     }
@@ -317,7 +340,9 @@ export class SessionManager {
 
   /** Whether one more sandbox may start now: a ready pool sandbox, or room under the ceiling. */
   #hasPlace(): boolean {
-    return this.#pool.length > 0 || this.#total < this.#options.maxSandboxes;
+    // Places reserved for learners from the line count in #total, so a pooled sandbox promised
+    // to one of them is not offered twice.
+    return this.#pool.length + this.#options.maxSandboxes - this.#total > 0;
   }
 
   /**

@@ -1,4 +1,7 @@
 /** A real Slipway for a test file: real engine, real images, its own port. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
@@ -26,6 +29,8 @@ export async function startTestSlipway(env: Record<string, string> = {}, options
     SLIPWAY_OFFLINE: '1',
     // No warm pool unless a test asks: every test file's server would start a sandbox more.
     SLIPWAY_POOL_SIZE: '0',
+    // A state folder of its own (progress, workshops), unless the test keeps one across a restart.
+    SLIPWAY_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'slipway-test-state-')),
     ...env,
   });
   return startSlipway(config, createLogger(config.SLIPWAY_LOG_LEVEL), options);
