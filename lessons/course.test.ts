@@ -100,6 +100,13 @@ describe('loadCourse', () => {
     writeFileSync(path.join(dir, 'one', 'lesson.yaml'), validSpec + 'requires: [zero]\n');
     await expect(loadCourse(dir)).rejects.toThrow(/one\/lesson\.yaml: requires: there is no lesson "zero"/);
   });
+
+  it("refuses a lesson folder named like one of the site's own pages", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-lessons-'));
+    mkdirSync(path.join(dir, 'teach'));
+    writeFileSync(path.join(dir, 'teach', 'lesson.yaml'), validSpec);
+    await expect(loadCourse(dir)).rejects.toThrow(/teach\/lesson\.yaml: the folder name "teach" is taken by the site's own pages/);
+  });
 });
 
 /** The frontmatter of an MDX file, as YAML. */

@@ -57,6 +57,9 @@ export function parseLessonSpec(file: string, text: string): LessonSpec {
   return parsed.data;
 }
 
+/** Names of the site's own pages under /<lang>/, which a lesson folder cannot have. */
+export const reservedSlugs = new Set(['join', 'teach']);
+
 /** Every lesson's machine part, by slug (the folder's name). */
 export async function loadCourse(lessonsDir: string): Promise<Course> {
   const entries = await readdir(lessonsDir, { withFileTypes: true }).catch(() => {
@@ -68,6 +71,7 @@ export async function loadCourse(lessonsDir: string): Promise<Course> {
     const text = await readFile(path.join(lessonsDir, entry.name, specFile), 'utf8').catch(() => undefined);
     if (text === undefined) throw new LessonError(`${file} is missing: every lesson folder needs one`);
     if (!/^[a-z0-9][a-z0-9-]*$/.test(entry.name)) throw new LessonError(`${file}: the folder name must be lower-case letters, digits and dashes`);
+    if (reservedSlugs.has(entry.name)) throw new LessonError(`${file}: the folder name "${entry.name}" is taken by the site's own pages (/<lang>/${entry.name}/); rename the folder`);
     course[entry.name] = parseLessonSpec(file, text);
   }
   for (const [slug, lesson] of Object.entries(course)) {

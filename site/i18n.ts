@@ -9,6 +9,7 @@ export const ui = {
   en: {
     siteTagline: 'Learn Docker by doing, in a real terminal.',
     lessons: 'Lessons',
+    joinWorkshop: 'Join a workshop',
     steps: 'Steps',
     check: 'Check my work',
     checking: 'Checking…',
@@ -69,6 +70,7 @@ export const ui = {
   zh: {
     siteTagline: '在真实的终端里动手学 Docker。',
     lessons: '课程',
+    joinWorkshop: '加入工作坊',
     steps: '步骤',
     check: '检查我的操作',
     checking: '检查中…',
