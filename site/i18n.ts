@@ -1,5 +1,10 @@
 /** Words of the site's own interface, in each lesson language. */
-import type { Language } from '../lessons/schema.ts';
+import { languages, type Language } from '../lessons/schema.ts';
+
+/** getStaticPaths of a page that exists once per language (/zh/…, /en/…). */
+export function languagePaths() {
+  return languages.map((lang) => ({ params: { lang } }));
+}
 import type { ErrorCode } from '../protocol/terminal.ts';
 
 /** The learner's sentence for every error code: a new code without one fails the type check. */

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { LearnerCookies } from '../http/learner-cookie.ts';
 import { hostAllowed } from '../http/host.ts';
 import { originAllowed } from '../http/origin.ts';
+import { ApiError } from '../../protocol/api-error.ts';
 import type { TeacherAuth } from './teacher-key.ts';
 import { joinCodePattern, workshopInputSchema } from './workshop-store.ts';
 import { WorkshopError, type Workshops } from './workshops.ts';
@@ -39,15 +40,6 @@ function json(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-class RequestError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 /** The request's JSON body, at most `maxBodyBytes`; a larger or malformed one is a 400/413. */
 function readJson(request: IncomingMessage): Promise<unknown> {
@@ -57,7 +49,7 @@ function readJson(request: IncomingMessage): Promise<unknown> {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBodyBytes) {
-        reject(new RequestError(413, 'TOO_LARGE', `A request body is at most ${maxBodyBytes} bytes.`));
+        reject(new ApiError(413, 'TOO_LARGE', `A request body is at most ${maxBodyBytes} bytes.`));
         request.destroy();
         return;
       }
@@ -67,7 +59,7 @@ function readJson(request: IncomingMessage): Promise<unknown> {
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'));
       } catch {
-        reject(new RequestError(400, 'BAD_REQUEST', 'The body is not valid JSON.'));
+        reject(new ApiError(400, 'BAD_REQUEST', 'The body is not valid JSON.'));
       }
     });
     request.on('error', reject);
@@ -79,7 +71,7 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new RequestError(400, 'BAD_REQUEST', `${where}${issue?.message ?? 'invalid'}`);
+  throw new ApiError(400, 'BAD_REQUEST', `${where}${issue?.message ?? 'invalid'}`);
 }
 
 /** Handles the workshop routes; returns false for any other path. */
@@ -104,14 +96,14 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
         try {
           return json(response, 201, { workshop: publicWorkshop(request, workshops.create(input)) });
         } catch (error) {
-          if (error instanceof WorkshopError) throw new RequestError(400, 'BAD_REQUEST', error.message);
+          if (error instanceof WorkshopError) throw new ApiError(400, 'BAD_REQUEST', error.message);
           throw error;
         }
       }
     }
-    if (resource !== 'workshops' || id === undefined || !/^[0-9a-f]{16}$/.test(id)) throw new RequestError(404, 'NOT_FOUND', 'No such teacher route.');
+    if (resource !== 'workshops' || id === undefined || !/^[0-9a-f]{16}$/.test(id)) throw new ApiError(404, 'NOT_FOUND', 'No such teacher route.');
     const workshop = workshops.store.get(id);
-    if (!workshop) throw new RequestError(404, 'NOT_FOUND', 'No such workshop.');
+    if (!workshop) throw new ApiError(404, 'NOT_FOUND', 'No such workshop.');
     if (method === 'GET' && action === undefined) return json(response, 200, { ...(await workshops.snapshot(id)), joinUrl: joinUrl(request, workshop.code) });
     if (method === 'GET' && action === 'events') return events(request, response, id);
     if (method === 'GET' && action === 'qr.svg') {
@@ -129,7 +121,7 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
       // A BOM, so that spreadsheet programs read learners' names in UTF-8.
       return void response.end(`\uFEFF${await workshops.csv(id)}`);
     }
-    if (method !== 'POST') throw new RequestError(405, 'METHOD', 'Use POST for this route.');
+    if (method !== 'POST') throw new ApiError(405, 'METHOD', 'Use POST for this route.');
     const body = await readJson(request);
     if (action === 'message') {
       const { text } = parse(messageSchema, body);
@@ -145,10 +137,10 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
       return json(response, 200, { ok: true });
     }
     if (action === 'learners' && learnerId !== undefined && learnerAction === 'reset') {
-      if (!(await workshops.reset(id, learnerId))) throw new RequestError(404, 'NOT_FOUND', 'That learner is not in this workshop.');
+      if (!(await workshops.reset(id, learnerId))) throw new ApiError(404, 'NOT_FOUND', 'That learner is not in this workshop.');
       return json(response, 200, { ok: true });
     }
-    throw new RequestError(404, 'NOT_FOUND', 'No such teacher route.');
+    throw new ApiError(404, 'NOT_FOUND', 'No such teacher route.');
   };
 
   /** Server-sent events: a snapshot at once, then after every change (at most 4 a second) and every few seconds. */
@@ -194,7 +186,7 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
     const { code, name } = parse(joinSchema, await readJson(request));
     const learnerId = cookies.ensure(request, response, { secure });
     const joined = workshops.join(code, learnerId, name);
-    if (!joined) throw new RequestError(404, 'UNKNOWN_CODE', 'There is no workshop with that code. Check it with your teacher.');
+    if (!joined) throw new ApiError(404, 'UNKNOWN_CODE', 'There is no workshop with that code. Check it with your teacher.');
     const { workshop, result } = joined;
     if (!result.ok) {
       const sentences = {
@@ -202,7 +194,7 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
         FULL: 'Every seat in this workshop is taken. Ask your teacher.',
         ENDED: 'This workshop has ended.',
       } as const;
-      throw new RequestError(409, result.reason, sentences[result.reason]);
+      throw new ApiError(409, result.reason, sentences[result.reason]);
     }
     // Back by name after losing the cookie: this browser becomes that learner again.
     if (result.rejoined) response.setHeader('Set-Cookie', `slipway_learner=${cookies.value(result.learnerId)}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`);
@@ -232,18 +224,18 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
     if (!isJoin && !path.startsWith('/api/teach/')) return false;
 
     const fail = (error: unknown) => {
-      if (error instanceof RequestError) return json(response, error.status, { error: error.code, message: error.message });
+      if (error instanceof ApiError) return json(response, error.status, { error: error.code, message: error.message });
       log.error('workshop request failed', { error, path });
       if (!response.headersSent) json(response, 500, { error: 'INTERNAL', message: 'Something went wrong on the server.' });
       else response.destroy();
     };
-    if (!hostAllowed(request.headers.host, options.publicUrl)) return (fail(new RequestError(403, 'FORBIDDEN', 'Unknown host name.')), true);
+    if (!hostAllowed(request.headers.host, options.publicUrl)) return (fail(new ApiError(403, 'FORBIDDEN', 'Unknown host name.')), true);
     // A state change only from this site's own pages (no cross-site form or fetch).
     if (method !== 'GET' && method !== 'HEAD' && (request.headers.origin === undefined ? false : !originAllowed(request, options.publicUrl))) {
-      return (fail(new RequestError(403, 'FORBIDDEN', 'This request must come from this site.')), true);
+      return (fail(new ApiError(403, 'FORBIDDEN', 'This request must come from this site.')), true);
     }
     if (isJoin) {
-      if (method !== 'POST') return (fail(new RequestError(405, 'METHOD', 'Use POST to join.')), true);
+      if (method !== 'POST') return (fail(new ApiError(405, 'METHOD', 'Use POST to join.')), true);
       join(request, response).catch(fail);
       return true;
     }
@@ -253,7 +245,7 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
           const { key } = parse(z.object({ key: z.string().max(200) }).strict(), body);
           if (!teacher.matches(key)) {
             log.info('teacher sign-in refused');
-            throw new RequestError(401, 'BAD_KEY', 'That is not the teacher key.');
+            throw new ApiError(401, 'BAD_KEY', 'That is not the teacher key.');
           }
           teacher.signIn(response, { secure });
           json(response, 200, { ok: true });
@@ -268,14 +260,14 @@ export function workshopRoutes(options: WorkshopRoutesOptions) {
     }
     if (!teacher.isTeacher(request)) {
       response.setHeader('WWW-Authenticate', 'Bearer realm="slipway teacher"');
-      fail(new RequestError(401, 'TEACHER_ONLY', 'Sign in with the teacher key first.'));
+      fail(new ApiError(401, 'TEACHER_ONLY', 'Sign in with the teacher key first.'));
       return true;
     }
     let parts: string[];
     try {
       parts = path.split('/').map(decodeURIComponent);
     } catch {
-      return (fail(new RequestError(400, 'BAD_REQUEST', 'The path is not valid.')), true);
+      return (fail(new ApiError(400, 'BAD_REQUEST', 'The path is not valid.')), true);
     }
     teach(request, response, parts).catch(fail);
     return true;

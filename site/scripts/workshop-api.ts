@@ -1,13 +1,7 @@
 /** The workshop API as the pages call it: JSON in and out, an error's code and sentence kept. */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+import { ApiError } from '../../protocol/api-error.ts';
+
+export { ApiError };
 
 export async function api<T>(path: string, body?: unknown): Promise<T> {
   let response: Response;
