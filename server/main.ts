@@ -64,7 +64,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   }
   sessions.fillPool();
   const workshopStore = new WorkshopStore(path.join(config.SLIPWAY_STATE_DIR, 'slipway.db'));
-  const workshops = new Workshops({ store: workshopStore, progress: store, sessions, course, log });
+  const workshops = new Workshops({ store: workshopStore, progress: store, sessions, course, driver: runtime.driver, log });
   await workshops.tick();
   const app = createApp({
     workshops,

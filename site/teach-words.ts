@@ -42,6 +42,7 @@ export interface TeachWords {
   learner: string;
   sandbox: string;
   sandboxStates: Record<'none' | 'queued' | 'starting' | 'ready', string>;
+  outOfMemory: string;
   progress: string;
   stuck: string;
   stuckIdle: string;
@@ -109,6 +110,7 @@ export const teachWords: Record<Language, TeachWords> = {
     learner: 'Learner',
     sandbox: 'Sandbox',
     sandboxStates: { none: 'none', queued: 'in line ({place})', starting: 'starting', ready: 'ready' },
+    outOfMemory: 'out of memory at {time}: a program was killed at the sandbox limit',
     progress: 'Progress',
     stuck: 'Stuck?',
     stuckIdle: 'no progress for {minutes} min',
@@ -174,6 +176,7 @@ export const teachWords: Record<Language, TeachWords> = {
     learner: '学员',
     sandbox: '沙箱',
     sandboxStates: { none: '无', queued: '排队中（第 {place} 位）', starting: '启动中', ready: '就绪' },
+    outOfMemory: '{time} 内存不足：有程序在沙箱内存上限处被终止',
     progress: '进度',
     stuck: '卡住了？',
     stuckIdle: '{minutes} 分钟没有进展',

@@ -167,4 +167,31 @@ describe('workshops', () => {
       await slipway.stop();
     }
   });
+
+  it("show a sandbox that ran out of memory on the teacher's dashboard", async () => {
+    const slipway = await startTestSlipway({ SLIPWAY_SANDBOX_MEMORY_MB: '256' });
+    try {
+      const { id, code } = await createWorkshop(slipway);
+      const learnerId = newLearnerId();
+      await post(slipway, '/api/join', { code, name: 'Gus' }, { cookie: learnerCookie(learnerId) });
+      const terminal = openTerminal(slipway.url, { learnerId });
+      await ready(terminal);
+      expect((await dashboard(slipway, id)).learners[0]).not.toHaveProperty('outOfMemoryAt');
+      // tail keeps a line in memory until it ends: 400 MB without a newline, over the node's 256 MiB.
+      terminal.type('head -c 400m /dev/zero | tail > /dev/null; echo "status-$?"\r');
+      await terminal.waitFor(() => /status-(137|1)\r\n/.test(terminal.output()), 60_000, 'the killed pipeline');
+      let row: DashboardRow & { outOfMemoryAt?: number } = (await dashboard(slipway, id)).learners[0]!;
+      for (let waited = 0; row.outOfMemoryAt === undefined && waited < 10_000; waited += 200) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        row = (await dashboard(slipway, id)).learners[0]!;
+      }
+      expect(row.outOfMemoryAt).toBeGreaterThan(Date.now() - 120_000);
+      // The sandbox itself goes on.
+      terminal.type('echo alive-$((5*5))\r');
+      await terminal.waitFor(() => terminal.output().includes('alive-25\r\n'), 10_000, 'the shell after the kill');
+      terminal.socket.close();
+    } finally {
+      await slipway.stop();
+    }
+  });
 });

@@ -113,4 +113,9 @@ export interface SandboxDriver {
   sweep(): Promise<number>;
   /** Every sandbox this installation owns, e.g. to clean up after a crash. */
   list(): Promise<SandboxInfo[]>;
+  /**
+   * Calls `listener` whenever the kernel kills a process in a node because the node reached its
+   * memory limit (the node goes on running); returns the function that stops listening.
+   */
+  onOutOfMemory(listener: (sessionId: string, node: string) => void): () => void;
 }

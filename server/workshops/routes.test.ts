@@ -19,13 +19,13 @@ import { Workshops } from './workshops.ts';
 const log = createLogger('silent');
 const progress = new SqliteProgressStore(':memory:');
 const driver = new MemoryDriver();
-const sessions = new SessionManager(driver, { maxSandboxes: 5, idleMs: 60_000, perAddress: 1 }, log);
+const sessions = new SessionManager(driver, { maxSandboxes: 20, idleMs: 60_000, perAddress: 1 }, log);
 let app: App;
 let base: string;
 const course = {
   test: { order: 1, nodes: ['node1'], requires: [], setup: [], setupTimeoutSeconds: 60, steps: [{ id: 'first', node: 'node1', check: 'true', history: false, solution: ['true'] }] },
 };
-const workshops = new Workshops({ store: new WorkshopStore(':memory:'), progress, sessions, course, log });
+const workshops = new Workshops({ store: new WorkshopStore(':memory:'), progress, sessions, course, driver, log });
 
 beforeAll(async () => {
   const siteDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-site-'));
@@ -116,6 +116,20 @@ describe('workshop API', () => {
     const seats = members.map((member) => openTerminal(base, { lesson: 'test', learnerId: member }));
     for (const seat of seats) await seat.waitForMessage('status', (message) => message.phase === 'ready');
     for (const socket of [first, second, ...seats]) socket.socket.close();
+  });
+
+  it("marks a learner whose sandbox ran out of memory on the dashboard", async () => {
+    const { id, code } = await newWorkshop();
+    const fay = newLearnerId();
+    await post('/api/join', { code, name: 'Fay' }, { cookie: learnerCookie(fay) });
+    const terminal = openTerminal(base, { lesson: 'test', learnerId: fay });
+    await terminal.waitForMessage('status', (message) => message.phase === 'ready');
+    const row = async () => ((await (await fetch(new URL(`/api/teach/workshops/${id}`, base), { headers: teacher })).json()) as { learners: { name: string; outOfMemoryAt?: number }[] }).learners.find((learner) => learner.name === 'Fay');
+    expect((await row())?.outOfMemoryAt).toBeUndefined();
+    const sessionId = [...driver.sandboxes.entries()].find(([, spec]) => spec.learnerId === fay)![0];
+    driver.outOfMemory(sessionId, 'node1');
+    expect((await row())?.outOfMemoryAt).toBeGreaterThan(Date.now() - 5000);
+    terminal.socket.close();
   });
 
   it('exports results as CSV that a spreadsheet cannot be tricked by', async () => {

@@ -9,6 +9,7 @@ import type { StepResult } from '../../protocol/terminal.ts';
 import type { Logger } from '../log.ts';
 import type { SandboxState, SessionManager } from '../sessions/session-manager.ts';
 import type { ProgressStore } from '../store/progress-store.ts';
+import type { SandboxDriver } from '../sandbox/driver.ts';
 import type { JoinResult, Workshop, WorkshopStore, workshopInputSchema } from './workshop-store.ts';
 import type { z } from 'zod';
 
@@ -39,6 +40,8 @@ export interface LearnerRow {
   place: number | undefined;
   /** Whether a page of theirs is open. */
   online: boolean;
+  /** When the kernel last killed a process in their sandbox at its memory limit (shown for a while). */
+  outOfMemoryAt: number | undefined;
   /** Done steps by lesson (only the workshop's lessons). */
   done: Record<string, string[]>;
   lastProgressAt: number | undefined;
@@ -62,6 +65,8 @@ export interface WorkshopsOptions {
   sessions: SessionManager;
   course: Course;
   log: Logger;
+  /** Where out-of-memory kills in sandboxes are heard of. */
+  driver?: Pick<SandboxDriver, 'onOutOfMemory'>;
   clock?: () => number;
   /** No step done for this long counts as stuck (default 10 minutes). */
   idleStuckMs?: number;
@@ -93,12 +98,23 @@ export class Workshops {
   readonly #ticker: NodeJS.Timeout;
   /** Workshops whose sandboxes were removed at their end, so it happens once. */
   readonly #closedDown = new Set<string>();
+  /** The last out-of-memory kill in each learner's sandbox. */
+  readonly #outOfMemory = new Map<string, number>();
+  readonly #stopOomWatch: () => void;
 
   constructor(options: WorkshopsOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
     this.#ticker = setInterval(() => void this.tick(), options.tickMs ?? 15_000);
     this.#ticker.unref();
+    this.#stopOomWatch =
+      options.driver?.onOutOfMemory((sessionId) => {
+        const learnerId = options.sessions.ownerOf(sessionId);
+        if (!learnerId) return;
+        this.#outOfMemory.set(learnerId, this.#clock());
+        const workshop = this.seatOf(learnerId);
+        if (workshop) this.#changed(workshop.id);
+      }) ?? (() => undefined);
   }
 
   get store(): WorkshopStore {
@@ -197,6 +213,7 @@ export class Workshops {
         sandbox: sessions.stateOf(member.learnerId),
         place: sessions.placeOf(member.learnerId),
         online: this.#channels.has(member.learnerId),
+        outOfMemoryAt: recent(this.#outOfMemory.get(member.learnerId), now),
         done,
         lastProgressAt,
         stuck,
@@ -324,6 +341,7 @@ export class Workshops {
   }
 
   close(): void {
+    this.#stopOomWatch();
     clearInterval(this.#ticker);
     this.#listeners.clear();
   }
@@ -333,6 +351,10 @@ export class WorkshopError extends Error {}
 
 /** Said on every member's page when the workshop ends (in both languages: the server does not know the page's). */
 export const workshopEndedNotice = 'The workshop has ended; your progress is kept. 工作坊已结束，你的进度已保存。';
+
+/** An out-of-memory kill is shown on the dashboard for this long. */
+const outOfMemoryShownMs = 10 * 60_000;
+const recent = (at: number | undefined, now: number) => (at !== undefined && now - at < outOfMemoryShownMs ? at : undefined);
 
 export function stateOf(workshop: Workshop, now: number): Snapshot['state'] {
   if (workshop.endedAt !== undefined || workshop.endsAt <= now) return 'ended';

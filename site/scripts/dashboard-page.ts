@@ -67,6 +67,10 @@ export function startDashboard(): void {
         if (!learner.online) name.style.color = 'var(--muted)';
         const sandbox = element('td', fill(w.sandboxStates[learner.sandbox], { place: learner.place ?? '' }));
         sandbox.dataset.sandbox = learner.sandbox;
+        if (learner.outOfMemoryAt !== undefined) {
+          const time = new Date(learner.outOfMemoryAt).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+          sandbox.append(element('div', fill(w.outOfMemory, { time }), 'oom'));
+        }
         const lessons = snapshot.lessons.map((lesson) => {
           const cell = element('td', undefined, 'steps');
           for (const step of lesson.steps) {

@@ -171,6 +171,18 @@ export class MemoryDriver implements SandboxDriver {
     return spec?.nodes.includes(node) ? '127.0.0.1' : undefined;
   }
 
+  readonly #oomListeners = new Set<(sessionId: string, node: string) => void>();
+
+  onOutOfMemory(listener: (sessionId: string, node: string) => void): () => void {
+    this.#oomListeners.add(listener);
+    return () => this.#oomListeners.delete(listener);
+  }
+
+  /** As the engine reports it when the kernel kills a process in a node at its memory limit. */
+  outOfMemory(sessionId: string, node: string): void {
+    for (const listener of this.#oomListeners) listener(sessionId, node);
+  }
+
   async list(): Promise<SandboxInfo[]> {
     this.calls.push({ method: 'list' });
     return [...this.sandboxes.values()].map((spec) => ({
@@ -241,6 +253,10 @@ export class FailingDriver implements SandboxDriver {
 
   async nodeAddress(): Promise<string | undefined> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  onOutOfMemory(): () => void {
+    return () => undefined;
   }
 
   async list(): Promise<SandboxInfo[]> {

@@ -4,6 +4,7 @@
  * container per node, with a read-only root filesystem: what the node writes (home, the
  * rootless Docker engine's data, /tmp) goes to a disk of its own, of a fixed size (node-disk.ts).
  */
+import { watchOutOfMemory, type OutOfMemoryListener } from './oom-events.ts';
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
 import type { PublishedPort, RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
@@ -79,6 +80,10 @@ export class DockerDriver implements SandboxDriver {
         (name, labels) => docker.createVolume({ Name: name, Labels: labels }),
         (sessionId, node, part) => `${this.#containerName(sessionId, node)}-${part}`,
       );
+  }
+
+  onOutOfMemory(listener: OutOfMemoryListener): () => void {
+    return watchOutOfMemory(this.#docker, this.#options.instance, listener, this.#log);
   }
 
   #containerName(sessionId: string, node: string): string {
