@@ -68,6 +68,31 @@ describe('the workbench', () => {
     await waitForTerminal(page, new RegExp(`# ${command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 10_000);
   });
 
+  it('lets a keyboard-only learner leave the terminal with Tab once they ask for it, and keeps Tab for the shell otherwise', async () => {
+    const terminalHasFocus = () => page.evaluate(() => Boolean(document.activeElement?.closest('[data-terminal-screen]')));
+    // By default Tab is the shell's: completion.
+    await typeCommand(page, 'clear');
+    await page.keyboard.type('ech');
+    await page.keyboard.press('Tab');
+    await waitForTerminal(page, /# echo $/m, 5000);
+    await page.keyboard.press('Control+U');
+    expect(await terminalHasFocus()).toBe(true);
+    // The toggle, reached and switched with the keyboard alone.
+    await page.locator('[data-tab-moves-focus]').focus();
+    await page.keyboard.press('Space');
+    expect(await page.locator('[data-tab-moves-focus]').isChecked()).toBe(true);
+    await page.locator('[data-terminal-screen]:not([hidden]) .xterm').click();
+    expect(await terminalHasFocus()).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await terminalHasFocus()).toBe(false);
+    await page.locator('[data-terminal-screen]:not([hidden]) .xterm').click();
+    await page.keyboard.press('Shift+Tab');
+    expect(await terminalHasFocus()).toBe(false);
+    // Kept for the next page.
+    expect(await page.evaluate(() => localStorage.getItem('slipway.tabMovesFocus'))).toBe('1');
+    await page.locator('[data-tab-moves-focus]').uncheck();
+  });
+
   it('turns xterm screen-reader mode on from the toggle', async () => {
     expect(await page.locator('.xterm-accessibility').count()).toBe(0);
     await page.locator('[data-screen-reader]').check();

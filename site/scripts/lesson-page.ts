@@ -387,11 +387,32 @@ export function startLessonPage(): void {
     const on = (event.target as HTMLInputElement).checked;
     for (const tab of tabs.values()) tab.view.setScreenReader(on);
   });
+  // Kept across pages: a keyboard-only learner sets it once.
+  const tabToggle = root.querySelector<HTMLInputElement>('[data-tab-moves-focus]');
+  const applyTabMode = (on: boolean) => {
+    for (const tab of tabs.values()) tab.view.setTabMovesFocus(on);
+    try {
+      localStorage.setItem('slipway.tabMovesFocus', on ? '1' : '0');
+    } catch {
+      // Storage off: the choice lasts for this page.
+    }
+  };
+  tabToggle?.addEventListener('change', () => applyTabMode(tabToggle.checked));
 
   for (const screen of root.querySelectorAll<HTMLElement>('[data-terminal-screen]')) {
     const tab = createTab(screen);
     tabs.set(tab.node, tab);
     tab.button?.addEventListener('click', () => show(tab.node));
+  }
+  if (tabToggle) {
+    let saved = false;
+    try {
+      saved = localStorage.getItem('slipway.tabMovesFocus') === '1';
+    } catch {
+      // Storage off.
+    }
+    tabToggle.checked = saved;
+    applyTabMode(saved);
   }
   if (tabs.size === 0) return;
 

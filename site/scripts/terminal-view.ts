@@ -25,6 +25,11 @@ export interface TerminalView {
   onPrompt(listener: () => void): void;
   /** xterm's screen-reader mode: the output goes to a live region that screen readers read. */
   setScreenReader(on: boolean): void;
+  /**
+   * Tab and Shift+Tab move the focus out of the terminal (to the page's next or previous
+   * control) instead of going to the shell: how a keyboard-only user leaves the terminal.
+   */
+  setTabMovesFocus(on: boolean): void;
 }
 
 /** Copies to the clipboard; false where the page may not (plain http on a LAN address). */
@@ -43,7 +48,7 @@ async function writeClipboard(text: string): Promise<boolean> {
  * that pastes. A paste goes through xterm's paste(), so bash gets it as a bracketed paste and
  * runs nothing before the learner presses Enter.
  */
-function wireClipboard(terminal: Terminal, host: HTMLElement): void {
+function wireClipboard(terminal: Terminal, host: HTMLElement, tabMovesFocus: () => boolean): void {
   const paste = async () => {
     try {
       const text = await navigator.clipboard.readText();
@@ -57,6 +62,8 @@ function wireClipboard(terminal: Terminal, host: HTMLElement): void {
     if (selected) void writeClipboard(selected);
   });
   terminal.attachCustomKeyEventHandler((event) => {
+    // Not handled by xterm: the browser moves the focus, as Tab does everywhere else.
+    if (event.key === 'Tab' && !event.ctrlKey && !event.altKey && !event.metaKey && tabMovesFocus()) return false;
     if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey || event.altKey || event.metaKey) return true;
     const key = event.key.toLowerCase();
     if (key === 'c') {
@@ -106,7 +113,8 @@ export function createTerminalView(host: HTMLElement): TerminalView {
   };
   fit();
   new ResizeObserver(() => fit()).observe(host);
-  wireClipboard(terminal, host);
+  let tabMovesFocus = false;
+  wireClipboard(terminal, host, () => tabMovesFocus);
   const promptListeners: (() => void)[] = [];
   // bash marks each prompt with OSC 133;A (images/sandbox/bashrc); the marks draw nothing.
   terminal.parser.registerOscHandler(133, (data) => {
@@ -135,6 +143,9 @@ export function createTerminalView(host: HTMLElement): TerminalView {
     onPrompt: (listener) => void promptListeners.push(listener),
     setScreenReader: (on) => {
       terminal.options.screenReaderMode = on;
+    },
+    setTabMovesFocus: (on) => {
+      tabMovesFocus = on;
     },
   };
 }
