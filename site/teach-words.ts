@@ -105,7 +105,7 @@ export const teachWords: Record<Language, TeachWords> = {
     results: 'Results (CSV)',
     message: 'Message to everyone',
     send: 'Send',
-    sent: 'Sent to {pages} open pages.',
+    sent: 'Sent; open pages that got it: {pages}.',
     waiting: '{count} waiting in line for a sandbox',
     learner: 'Learner',
     sandbox: 'Sandbox',

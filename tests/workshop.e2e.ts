@@ -90,7 +90,7 @@ describe('a workshop', () => {
   it("puts the teacher's message on the learner's page", async () => {
     await teacher.getByTestId('message-text').fill('Break until 11:00: coffee is in room 2');
     await teacher.getByTestId('message-send').click();
-    await expect.poll(() => teacher.locator('[data-message-status]').textContent(), { timeout: 10_000 }).toContain('Sent to 1');
+    await expect.poll(() => teacher.locator('[data-message-status]').textContent(), { timeout: 10_000 }).toContain('open pages that got it: 1');
     await expect.poll(() => learner.locator('[data-notice] p').textContent(), { timeout: 10_000 }).toBe('Break until 11:00: coffee is in room 2');
     expect(await learner.locator('[data-notice]').getAttribute('role')).toBe('status');
   });
