@@ -26,6 +26,7 @@ import { teacherAuth } from '../workshops/teacher-key.ts';
 import { workshopRoutes } from '../workshops/routes.ts';
 import type { Workshops } from '../workshops/workshops.ts';
 import { watchTerminal, watchPath } from '../workshops/watch.ts';
+import { fileRoutes } from '../files/routes.ts';
 
 export interface AppOptions {
   siteDir: string;
@@ -135,10 +136,12 @@ export function createApp(options: AppOptions): App {
   const workshopRoute = options.workshops
     ? workshopRoutes({ workshops: options.workshops, teacher, cookies, publicUrl: options.publicUrl, log })
     : () => false;
+  const fileRoute = fileRoutes({ driver: options.driver, sessions: options.sessions, cookies, publicUrl: options.publicUrl, log });
   const handle = (request: http.IncomingMessage, response: http.ServerResponse) => {
     setSecurityHeaders(response);
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (workshopRoute(request, response, url)) return;
+    if (fileRoute(request, response, url)) return;
     const portTarget = url.pathname.startsWith('/ports/') ? parseOpenPortPath(url.pathname) : undefined;
     if (portTarget && request.method === 'GET') {
       if (!hostAllowed(request.headers.host, options.publicUrl)) return plain(response, 403, 'Forbidden: unknown host name');

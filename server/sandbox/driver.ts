@@ -68,6 +68,24 @@ export interface PublishedPort {
   container: string;
 }
 
+/** A text file as the editor gets it; `version` identifies its content (to notice changes underneath). */
+export interface FileContent {
+  path: string;
+  content: string;
+  version: string;
+}
+
+export interface FileWriteResult {
+  path: string;
+  version: string;
+}
+
+export interface DirectoryEntry {
+  name: string;
+  kind: 'file' | 'directory' | 'link' | 'other';
+  size: number;
+}
+
 export interface SandboxDriver {
   /** Starts every node of a sandbox and waits until each node's Docker engine answers. */
   start(spec: SandboxSpec, onProgress: (phase: StartPhase, message: string) => void): Promise<SandboxInfo>;
@@ -118,4 +136,12 @@ export interface SandboxDriver {
    * memory limit (the node goes on running); returns the function that stops listening.
    */
   onOutOfMemory(listener: (sessionId: string, node: string) => void): () => void;
+  /**
+   * The learner's files, as their shell sees the node, never through that shell (the editor).
+   * Errors are FileErrors (server/sandbox/docker/files.ts) with a code and a sentence.
+   */
+  readFile(sessionId: string, node: string, path: string): Promise<FileContent>;
+  /** Saves a text file; `expected` is the version read ('new': must not exist; 'any': replace whatever is there). */
+  writeFile(sessionId: string, node: string, path: string, content: string, expected: string): Promise<FileWriteResult>;
+  listDirectory(sessionId: string, node: string, path: string): Promise<{ path: string; entries: DirectoryEntry[]; truncated: boolean }>;
 }

@@ -434,6 +434,11 @@ export class SessionManager {
     return count;
   }
 
+  /** The learner's session, when they hold one (a terminal of theirs started it). */
+  sessionOf(learnerId: string): Session | undefined {
+    return this.#byLearner.get(learnerId);
+  }
+
   /** The learner who owns a running session, or undefined when no such session is held. */
   ownerOf(sessionId: string): string | undefined {
     for (const session of this.#byLearner.values()) if (session.id === sessionId) return session.learnerId;

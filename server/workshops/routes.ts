@@ -12,6 +12,7 @@ import type { LearnerCookies } from '../http/learner-cookie.ts';
 import { hostAllowed } from '../http/host.ts';
 import { originAllowed } from '../http/origin.ts';
 import { ApiError } from '../../protocol/api-error.ts';
+import { json, parse, readJson } from '../http/json.ts';
 import type { TeacherAuth } from './teacher-key.ts';
 import { joinCodePattern, workshopInputSchema } from './workshop-store.ts';
 import { WorkshopError, type Workshops } from './workshops.ts';
@@ -26,53 +27,11 @@ export interface WorkshopRoutesOptions {
   refreshMs?: number;
 }
 
-const maxBodyBytes = 16 * 1024;
 const lang = (request: IncomingMessage) => (/^\s*zh/i.test(String(request.headers['accept-language'] ?? '')) ? 'zh' : 'en');
 
 const joinSchema = z.object({ code: z.string().max(20), name: z.string().trim().min(1, 'type your name').max(40, 'a name of at most 40 characters') }).strict();
 const messageSchema = z.object({ text: z.string().trim().min(1).max(500) }).strict();
 const extendSchema = z.object({ minutes: z.number().int().min(1).max(24 * 60) }).strict();
-
-function json(response: ServerResponse, status: number, body: unknown): void {
-  response.statusCode = status;
-  response.setHeader('Content-Type', 'application/json; charset=utf-8');
-  response.setHeader('Cache-Control', 'no-store');
-  response.end(JSON.stringify(body));
-}
-
-
-/** The request's JSON body, at most `maxBodyBytes`; a larger or malformed one is a 400/413. */
-function readJson(request: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBodyBytes) {
-        reject(new ApiError(413, 'TOO_LARGE', `A request body is at most ${maxBodyBytes} bytes.`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'));
-      } catch {
-        reject(new ApiError(400, 'BAD_REQUEST', 'The body is not valid JSON.'));
-      }
-    });
-    request.on('error', reject);
-  });
-}
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new ApiError(400, 'BAD_REQUEST', `${where}${issue?.message ?? 'invalid'}`);
-}
 
 /** Handles the workshop routes; returns false for any other path. */
 export function workshopRoutes(options: WorkshopRoutesOptions) {

@@ -5,7 +5,8 @@
  */
 import { Duplex, PassThrough } from 'node:stream';
 import { SlipwayError } from '../../server/errors.ts';
-import type { PublishedPort, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../../server/sandbox/driver.ts';
+import type { DirectoryEntry, FileContent, FileWriteResult, PublishedPort, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../../server/sandbox/driver.ts';
+import { FileError, hashOf } from '../../server/sandbox/docker/files.ts';
 
 export type DriverCall =
   | { method: 'start'; sessionId: string; learnerId: string; nodes: string[] }
@@ -171,6 +172,33 @@ export class MemoryDriver implements SandboxDriver {
     return spec?.nodes.includes(node) ? '127.0.0.1' : undefined;
   }
 
+  /** Files by session, node and path, for the file API. */
+  readonly files = new Map<string, string>();
+
+  async readFile(sessionId: string, node: string, path: string): Promise<FileContent> {
+    this.#require(sessionId, node);
+    const content = this.files.get(`${sessionId}/${node}:${path}`);
+    if (content === undefined) throw new FileError('NOT_FOUND', `${path} does not exist.`);
+    return { path, content, version: hashOf(Buffer.from(content)) };
+  }
+
+  async writeFile(sessionId: string, node: string, path: string, content: string, expected: string): Promise<FileWriteResult> {
+    this.#require(sessionId, node);
+    const key = `${sessionId}/${node}:${path}`;
+    const current = this.files.get(key);
+    const version = current === undefined ? 'new' : hashOf(Buffer.from(current));
+    if (expected !== 'any' && expected !== version) throw new FileError('CHANGED', `${path} changed since you opened it.`);
+    this.files.set(key, content);
+    return { path, version: hashOf(Buffer.from(content)) };
+  }
+
+  async listDirectory(sessionId: string, node: string, path: string): Promise<{ path: string; entries: DirectoryEntry[]; truncated: boolean }> {
+    this.#require(sessionId, node);
+    const prefix = `${sessionId}/${node}:${path.replace(/\/$/, '')}/`;
+    const entries = [...this.files.keys()].filter((key) => key.startsWith(prefix) && !key.slice(prefix.length).includes('/')).map((key) => ({ name: key.slice(prefix.length), kind: 'file' as const, size: this.files.get(key)!.length }));
+    return { path, entries, truncated: false };
+  }
+
   readonly #oomListeners = new Set<(sessionId: string, node: string) => void>();
 
   onOutOfMemory(listener: (sessionId: string, node: string) => void): () => void {
@@ -252,6 +280,18 @@ export class FailingDriver implements SandboxDriver {
   }
 
   async nodeAddress(): Promise<string | undefined> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async readFile(): Promise<FileContent> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async writeFile(): Promise<FileWriteResult> {
+    throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async listDirectory(): Promise<{ path: string; entries: DirectoryEntry[]; truncated: boolean }> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
   }
 

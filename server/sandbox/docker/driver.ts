@@ -5,9 +5,10 @@
  * rootless Docker engine's data, /tmp) goes to a disk of its own, of a fixed size (node-disk.ts).
  */
 import { watchOutOfMemory, type OutOfMemoryListener } from './oom-events.ts';
+import { listDirectoryInNode, readFileInNode, writeFileInNode } from './files.ts';
 import type { Logger } from '../../log.ts';
 import { SlipwayError } from '../../errors.ts';
-import type { PublishedPort, RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
+import type { DirectoryEntry, FileContent, FileWriteResult, PublishedPort, RunOptions, RunResult, SandboxDriver, SandboxInfo, SandboxSpec, Shell, ShellOptions, StartPhase } from '../driver.ts';
 import { engineUnavailable, idempotent, isEngineUnreachable, statusOf, type Docker } from './engine.ts';
 import { isShellHeld, orphanShellsInNode, openShellInNode, runInNode } from './exec.ts';
 import { bridgePrefix } from './firewall.ts';
@@ -80,6 +81,18 @@ export class DockerDriver implements SandboxDriver {
         (name, labels) => docker.createVolume({ Name: name, Labels: labels }),
         (sessionId, node, part) => `${this.#containerName(sessionId, node)}-${part}`,
       );
+  }
+
+  readFile(sessionId: string, node: string, path: string): Promise<FileContent> {
+    return readFileInNode(this.#docker, this.#container(sessionId, node), path);
+  }
+
+  writeFile(sessionId: string, node: string, path: string, content: string, expected: string): Promise<FileWriteResult> {
+    return writeFileInNode(this.#docker, this.#container(sessionId, node), path, content, expected);
+  }
+
+  listDirectory(sessionId: string, node: string, path: string): Promise<{ path: string; entries: DirectoryEntry[]; truncated: boolean }> {
+    return listDirectoryInNode(this.#docker, this.#container(sessionId, node), path);
   }
 
   onOutOfMemory(listener: OutOfMemoryListener): () => void {
