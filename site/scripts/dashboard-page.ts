@@ -5,7 +5,7 @@
  */
 import type { Snapshot } from '../../server/workshops/workshops.ts';
 import type { TeachWords } from '../teach-words.ts';
-import { api, fill } from './workshop-api.ts';
+import { api, fill } from './api.ts';
 
 type LessonTitles = Record<string, { title: string; steps: Record<string, string> }>;
 

@@ -1,5 +1,5 @@
 /** The join page: a workshop code and a name, then on to the workshop's first lesson. */
-import { api, ApiError } from './workshop-api.ts';
+import { api, ApiError } from './api.ts';
 
 export function startJoinPage(): void {
   const form = document.querySelector<HTMLFormElement>('[data-join-form]');

@@ -7,6 +7,7 @@ import type { ErrorCode, PublishedPortEntry, ServerMessage, StepResult } from '.
 import { TerminalConnection } from './terminal-connection.ts';
 import { wireKeyBar } from './key-bar.ts';
 import { createTerminalView, type TerminalView } from './terminal-view.ts';
+import { wireEditorPanel, type EditorStrings } from './editor-panel.ts';
 
 type Phase = 'queued' | 'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited';
 
@@ -32,6 +33,8 @@ interface Strings {
   sharePortTitle: string;
   portShared: string;
   closeNotice: string;
+  editor: EditorStrings;
+  openAs: string;
 }
 
 declare global {
@@ -56,6 +59,8 @@ interface Tab {
   onPrompt: (() => void)[];
   /** The ports the node publishes, as the server last said. */
   ports: PublishedPortEntry[];
+  /** The shell's working folder, as its last prompt said. */
+  cwd: string;
 }
 
 /** How long a Run click waits for a command that is just finishing before it says so. */
@@ -293,8 +298,10 @@ export function startLessonPage(): void {
       busy: false,
       onPrompt: [],
       ports: [],
+      cwd: '/home/learner',
       connection: undefined as unknown as TerminalConnection,
     };
+    view.onCwd((path) => (tab.cwd = path));
     view.onPrompt(() => {
       tab.busy = false;
       for (const listener of tab.onPrompt.splice(0)) listener();
@@ -457,6 +464,36 @@ export function startLessonPage(): void {
     actions.className = 'command-actions';
     actions.append(interrupt, button);
     block.append(actions);
+  }
+  // The editor panel, and lesson blocks that say "open this as <path>".
+  const editor = wireEditorPanel(root.closest<HTMLElement>('.lesson-terminal') ?? root, {
+    node: () => active?.node ?? 'node1',
+    cwd: () => active?.cwd ?? '/home/learner',
+    strings: strings.editor,
+    onToggle: () => {
+      for (const tab of tabs.values()) tab.view.fit();
+    },
+  });
+  for (const block of document.querySelectorAll<HTMLElement>('[data-lesson-text] [data-open-as]')) {
+    const pre = block.querySelector<HTMLElement>('pre');
+    const path = block.dataset.openAs ?? '';
+    if (!pre || !path || !editor) continue;
+    // The block's text (taken before any button is added to it), ending in a newline as a text file does.
+    const content = `${(pre.querySelector('code')?.textContent ?? pre.textContent ?? '').replace(/\n*$/, '')}\n`;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'run-command open-as';
+    button.textContent = `✎ ${strings.openAs.replace('{path}', path)}`;
+    button.addEventListener('click', () => {
+      showPane('terminal');
+      const node = block.closest<HTMLElement>('[data-node]')?.dataset.node;
+      if (node && tabs.has(node)) show(node);
+      void editor.openAs(path, content);
+    });
+    const actions = document.createElement('div');
+    actions.className = 'command-actions';
+    actions.append(button);
+    pre.append(actions);
   }
   for (const paneTab of document.querySelectorAll<HTMLButtonElement>('[data-pane-tab]')) {
     paneTab.addEventListener('click', () => showPane(paneTab.dataset.paneTab === 'terminal' ? 'terminal' : 'lesson'));

@@ -1,5 +1,5 @@
 /** The teacher's start page: sign in with the teacher key, list workshops, create one. */
-import { api, ApiError } from './workshop-api.ts';
+import { api, ApiError } from './api.ts';
 
 interface WorkshopEntry {
   id: string;

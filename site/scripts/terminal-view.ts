@@ -23,6 +23,8 @@ export interface TerminalView {
   text(): string;
   /** The shell's prompt marks (OSC 133): 'prompt' when a prompt is shown. */
   onPrompt(listener: () => void): void;
+  /** The shell's working folder, as its prompt reports it (OSC 7). */
+  onCwd(listener: (path: string) => void): void;
   /** xterm's screen-reader mode: the output goes to a live region that screen readers read. */
   setScreenReader(on: boolean): void;
   /**
@@ -121,6 +123,20 @@ export function createTerminalView(host: HTMLElement): TerminalView {
     if (data === 'A') for (const listener of promptListeners) listener();
     return true;
   });
+  const cwdListeners: ((path: string) => void)[] = [];
+  terminal.parser.registerOscHandler(7, (data) => {
+    const match = /^file:\/\/[^/]*(\/.*)$/.exec(data);
+    if (match) {
+      let path = match[1]!;
+      try {
+        path = decodeURIComponent(path);
+      } catch {
+        // Sent as it is (bash does not encode): keep it.
+      }
+      for (const listener of cwdListeners) listener(path);
+    }
+    return true;
+  });
   return {
     get cols() {
       return terminal.cols;
@@ -141,6 +157,7 @@ export function createTerminalView(host: HTMLElement): TerminalView {
       return lines.join('\n');
     },
     onPrompt: (listener) => void promptListeners.push(listener),
+    onCwd: (listener) => void cwdListeners.push(listener),
     setScreenReader: (on) => {
       terminal.options.screenReaderMode = on;
     },

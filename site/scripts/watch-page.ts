@@ -6,7 +6,7 @@ import { Terminal } from '@xterm/xterm';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import '@xterm/xterm/css/xterm.css';
 import { watchMessageSchema, watchPath, watchQuery } from '../../protocol/watch.ts';
-import { fill } from './workshop-api.ts';
+import { fill } from './api.ts';
 
 declare global {
   interface Window {

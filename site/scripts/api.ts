@@ -1,4 +1,4 @@
-/** The workshop API as the pages call it: JSON in and out, an error's code and sentence kept. */
+/** The site's JSON API as the pages call it: JSON in and out, an error's code and sentence kept. */
 import { ApiError } from '../../protocol/api-error.ts';
 
 export { ApiError };
