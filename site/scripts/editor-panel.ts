@@ -6,6 +6,7 @@
  */
 import type { DirectoryEntry, FileContent } from '../../server/sandbox/driver.ts';
 import { api, ApiError, fill } from './api.ts';
+import { normalizePath } from '../../protocol/paths.ts';
 import type { CodeEditor } from './code-editor.ts';
 
 export interface EditorStrings {
@@ -39,14 +40,7 @@ const pollMs = 3000;
 /** `path` made absolute: `~` is the learner's home, a relative path starts at `cwd`. */
 export function resolvePath(path: string, cwd: string): string {
   const trimmed = path.trim();
-  const absolute = trimmed.startsWith('~') ? home + trimmed.slice(1) : trimmed.startsWith('/') ? trimmed : `${cwd.replace(/\/$/, '')}/${trimmed}`;
-  const parts: string[] = [];
-  for (const part of absolute.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join('/')}`;
+  return normalizePath(trimmed.startsWith('~') ? home + trimmed.slice(1) : trimmed.startsWith('/') ? trimmed : `${cwd}/${trimmed}`);
 }
 
 export function wireEditorPanel(root: HTMLElement, context: { node(): string; cwd(): string; strings: EditorStrings; onToggle(open: boolean): void }): EditorPanel | undefined {

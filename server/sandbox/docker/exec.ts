@@ -66,11 +66,22 @@ export async function runInNode(
     size += chunk.length;
   });
   docker.modem.demuxStream(stream, sink, sink);
-  await new Promise<void>((resolve) => {
+  await streamEnded(stream, (seconds + 5) * 1000);
+  const exitCode = await exitCodeOf(exec);
+  return {
+    exitCode,
+    output: Buffer.concat(chunks).toString('utf8').slice(0, maxRunOutput),
+    timedOut: exitCode === 124 || exitCode === null,
+  };
+}
+
+/** Waits until an exec's stream ends (or fails); after `timeoutMs`, destroys it and goes on. */
+export function streamEnded(stream: Duplex, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       stream.destroy();
       resolve();
-    }, (seconds + 5) * 1000);
+    }, timeoutMs);
     const done = () => {
       clearTimeout(timer);
       resolve();
@@ -79,13 +90,12 @@ export async function runInNode(
     stream.on('close', done);
     stream.on('error', done);
   });
+}
+
+/** An exec's exit code; null while it still runs (it was cut off) or when the engine cannot say. */
+export async function exitCodeOf(exec: Dockerode.Exec): Promise<number | null> {
   const info = await exec.inspect().catch(() => undefined);
-  const exitCode = info?.Running ? null : (info?.ExitCode ?? null);
-  return {
-    exitCode,
-    output: Buffer.concat(chunks).toString('utf8').slice(0, maxRunOutput),
-    timedOut: exitCode === 124 || exitCode === null,
-  };
+  return info?.Running ? null : (info?.ExitCode ?? null);
 }
 
 /** Holds learners' shells in the node (images/sandbox/shell.sh); its commands take a shell id. */

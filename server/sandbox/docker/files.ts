@@ -12,6 +12,8 @@ import type Dockerode from 'dockerode';
 import { SlipwayError } from '../../errors.ts';
 import type { DirectoryEntry, FileContent, FileWriteResult } from '../driver.ts';
 import { engineUnavailable, isEngineUnreachable, statusOf, type Docker } from './engine.ts';
+import { exitCodeOf, streamEnded } from './exec.ts';
+import { normalizePath } from '../../../protocol/paths.ts';
 
 export const maxFileBytes = 1024 * 1024;
 export const maxDirectoryEntries = 1000;
@@ -33,13 +35,7 @@ export function checkPath(path: string): string {
   if (typeof path !== 'string' || path.length === 0 || path.length > 4096 || path.includes('\0') || !path.startsWith('/')) {
     throw new FileError('BAD_PATH', 'A file is named by its full path, starting with /.');
   }
-  const parts: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join('/')}`;
+  return normalizePath(path);
 }
 
 export function hashOf(content: Buffer): string {
@@ -101,21 +97,8 @@ async function execInLearnerView(docker: Docker, container: Dockerode.Container,
     // Half-close: the script's `cat` sees the end of its input.
     (stream as Duplex & { end(): void }).end();
   }
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      stream.destroy();
-      resolve();
-    }, (timeoutSeconds + 5) * 1000);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    stream.on('end', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
-  const info = await exec.inspect().catch(() => undefined);
-  return { exitCode: info?.Running ? null : (info?.ExitCode ?? null), stdout: Buffer.concat(out), stderr: err };
+  await streamEnded(stream, (timeoutSeconds + 5) * 1000);
+  return { exitCode: await exitCodeOf(exec), stdout: Buffer.concat(out), stderr: err };
 }
 
 /** The sentence for what a script said on stderr with its exit status (see the scripts below). */
