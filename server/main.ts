@@ -12,6 +12,7 @@ import { loadOrCreateSecret } from './store/secret.ts';
 import { loadOrCreateTeacherKey } from './workshops/teacher-key.ts';
 import { WorkshopStore } from './workshops/workshop-store.ts';
 import { Workshops } from './workshops/workshops.ts';
+import { Metrics } from './ops/metrics.ts';
 import { openBackend, type SandboxBackend } from './sandbox/backend.ts';
 import { SessionManager } from './sessions/session-manager.ts';
 import path from 'node:path';
@@ -24,6 +25,7 @@ export interface Slipway {
   sessions: SessionManager;
   store: SqliteProgressStore;
   workshops: Workshops;
+  metrics: Metrics;
   runtime: SandboxBackend;
   /** The teacher key, and whether this start made it (then it is printed once). */
   teacherKey: { key: string; created: boolean; file?: string };
@@ -55,9 +57,12 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
       perAddress: config.SLIPWAY_SANDBOXES_PER_ADDRESS,
       heldShellGraceMs: config.SLIPWAY_RESUME_SECONDS * 1000,
       poolSize: config.SLIPWAY_POOL_SIZE,
+      // Bound once the metrics exist (they read the manager).
+      observer: { sandboxReady: (seconds, source) => metrics.sandboxReady(seconds, source) },
     },
     log,
   );
+  const metrics = new Metrics(sessions);
   if (options.recover !== false) {
     const { adopted, removed } = await sessions.recover();
     if (adopted + removed > 0) log.info('sandboxes left by an earlier run', { adopted, removed });
@@ -68,6 +73,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
   await workshops.tick();
   const app = createApp({
     workshops,
+    metrics,
     siteDir: config.SLIPWAY_SITE_DIR,
     publicUrl: config.SLIPWAY_PUBLIC_URL,
     secret,
@@ -101,6 +107,7 @@ export async function startSlipway(config: Config, log: Logger, options: StartOp
     sessions,
     store,
     workshops,
+    metrics,
     runtime,
     teacherKey,
     stop: async () => {

@@ -100,6 +100,12 @@ describe('workshops', () => {
       const waiting = await dashboard(slipway, id);
       expect(waiting.waiting).toBe(2);
       expect(waiting.learners.find((row) => row.name === 'Cem')).toMatchObject({ sandbox: 'queued', place: 2 });
+      // The operator sees the same on /metrics.
+      const metrics = await (await fetch(new URL('/metrics', slipway.url), { headers: { authorization: teacher.authorization } })).text();
+      expect(metrics).toMatch(/^slipway_queue_length 2$/m);
+      expect(metrics).toMatch(/^slipway_sessions 1$/m);
+      expect(metrics).toMatch(/^slipway_websocket_connections\{kind="terminal"\} 3$/m);
+      expect(metrics).toMatch(/^slipway_sandbox_start_seconds_count\{source="pool"\} 1$/m);
 
       // The teacher resets Ann's sandbox: Bob is next, and Cem moves up.
       expect((await post(slipway, `/api/teach/workshops/${id}/learners/${ann}/reset`, {})).status).toBe(200);

@@ -30,6 +30,8 @@ export interface CheckSchedulerOptions {
   debounceMs?: number;
   /** Least time between the starts of two command-triggered runs. */
   minIntervalMs?: number;
+  /** Told of every run: what started it, how long it took, whether it could run. */
+  observe?(trigger: CheckTrigger, seconds: number, ran: boolean): void;
 }
 
 export class CheckScheduler {
@@ -75,6 +77,8 @@ export class CheckScheduler {
     }
     this.#running = true;
     this.#lastStart = Date.now();
+    const began = performance.now();
+    let ran = false;
     const { driver, store, sessionId, learnerId, lessonSlug, lesson, timeoutMs } = this.#options;
     try {
       const done = await store.doneSteps(learnerId, lessonSlug);
@@ -82,6 +86,7 @@ export class CheckScheduler {
       const results = await runChecks(driver, sessionId, pending, timeoutMs);
       const newlyDone = results.filter((result) => result.done).map((result) => result.stepId);
       await store.markDone(learnerId, lessonSlug, newlyDone);
+      ran = true;
       if (!this.#closed) {
         const all = lesson.steps.map((step) => results.find((result) => result.stepId === step.id) ?? { stepId: step.id, done: true, output: '' });
         this.#options.report(trigger, all);
@@ -89,6 +94,7 @@ export class CheckScheduler {
     } catch (error) {
       if (!this.#closed) this.#options.failed(error);
     } finally {
+      this.#options.observe?.(trigger, (performance.now() - began) / 1000, ran);
       this.#running = false;
       const again = this.#queued;
       this.#queued = undefined;

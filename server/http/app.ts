@@ -27,6 +27,7 @@ import { workshopRoutes } from '../workshops/routes.ts';
 import type { Workshops } from '../workshops/workshops.ts';
 import { watchTerminal, watchPath } from '../workshops/watch.ts';
 import { fileRoutes } from '../files/routes.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 export interface AppOptions {
   siteDir: string;
@@ -39,6 +40,8 @@ export interface AppOptions {
   store: ProgressStore;
   /** Classroom workshops; without them, the workshop routes answer 404. */
   workshops?: Workshops | undefined;
+  /** Prometheus metrics, served at /metrics to the teacher key's bearer; without them, 404. */
+  metrics?: Metrics | undefined;
   driver: SandboxDriver;
   sessions: SessionManager;
   checkTimeoutMs: number;
@@ -133,6 +136,7 @@ export function createApp(options: AppOptions): App {
     log,
   });
   const teacher = teacherAuth(options.teacherKey);
+  let closing = false;
   const workshopRoute = options.workshops
     ? workshopRoutes({ workshops: options.workshops, teacher, cookies, publicUrl: options.publicUrl, log })
     : () => false;
@@ -150,6 +154,41 @@ export function createApp(options: AppOptions): App {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       return plain(response, 405, 'Method not allowed');
+    }
+    if (url.pathname === '/healthz') {
+      // The process answers: for a supervisor or a load balancer's liveness probe.
+      response.setHeader('Cache-Control', 'no-store');
+      return plain(response, 200, 'ok');
+    }
+    if (url.pathname === '/readyz') {
+      // Ready to take learners: the engine and the shared services answer, the disk has room.
+      response.setHeader('Cache-Control', 'no-store');
+      if (closing) return plain(response, 503, 'not ready: the server is stopping');
+      options.driver.notReady().then(
+        (reason) => (reason ? plain(response, 503, `not ready: ${reason}`) : plain(response, 200, 'ready')),
+        (error: unknown) => plain(response, 503, `not ready: ${(error as Error).message}`),
+      );
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      if (!options.metrics) return plain(response, 404, 'Not found');
+      if (!teacher.isTeacher(request)) {
+        response.setHeader('WWW-Authenticate', 'Bearer realm="slipway metrics"');
+        return plain(response, 401, 'Metrics need the teacher key: Authorization: Bearer <key>.');
+      }
+      const registry = options.metrics.registry;
+      registry.metrics().then(
+        (text) => {
+          response.setHeader('Content-Type', registry.contentType);
+          response.setHeader('Cache-Control', 'no-store');
+          response.end(text);
+        },
+        (error: unknown) => {
+          log.error('metrics failed', { error });
+          plain(response, 500, 'Metrics could not be collected.');
+        },
+      );
+      return;
     }
     if (url.pathname === '/api/health') {
       // Says the server answers; how busy it is stays for the operator's logs.
@@ -241,6 +280,8 @@ export function createApp(options: AppOptions): App {
       // A teacher watching a learner's terminal, read-only.
       if (!teacher.isTeacher(request)) return refuse(401, 'Unauthorized');
       wss.handleUpgrade(request, socket, head, (ws) => {
+        options.metrics?.websockets.inc({ kind: 'watch' });
+        ws.on('close', () => options.metrics?.websockets.dec({ kind: 'watch' }));
         ws.on('error', (error) => log.info('watch socket error', { error }));
         alive.add(ws);
         ws.on('pong', () => alive.add(ws));
@@ -271,6 +312,8 @@ export function createApp(options: AppOptions): App {
       // ws reports a bad frame (too large, invalid UTF-8, a reserved opcode) as an 'error'
       // and then closes the socket; without a listener that error would end the process.
       ws.on('error', (error) => log.info('terminal socket error', { error, learner: learnerId.slice(0, 8) }));
+      options.metrics?.websockets.inc({ kind: 'terminal' });
+      ws.on('close', () => options.metrics?.websockets.dec({ kind: 'terminal' }));
       alive.add(ws);
       ws.on('pong', () => alive.add(ws));
       if (!query.ok) {
@@ -294,6 +337,7 @@ export function createApp(options: AppOptions): App {
           checkTimeoutMs: options.checkTimeoutMs,
           ports: ports.linksFor(request.headers.host),
           workshops: options.workshops,
+          metrics: options.metrics,
           log,
         },
       );
@@ -322,6 +366,7 @@ export function createApp(options: AppOptions): App {
         });
       }),
     close: async () => {
+      closing = true;
       clearInterval(heartbeat);
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -144,4 +144,9 @@ export interface SandboxDriver {
   /** Saves a text file; `expected` is the version read ('new': must not exist; 'any': replace whatever is there). */
   writeFile(sessionId: string, node: string, path: string, content: string, expected: string): Promise<FileWriteResult>;
   listDirectory(sessionId: string, node: string, path: string): Promise<{ path: string; entries: DirectoryEntry[]; truncated: boolean }>;
+  /**
+   * Whether new sandboxes can start now (for /readyz): undefined when they can, otherwise one
+   * sentence saying why not (no engine, a shared service down, the disk low).
+   */
+  notReady(): Promise<string | undefined>;
 }

@@ -44,6 +44,8 @@ export interface SessionManagerOptions {
    * a prompt at once; refilled in the background (default 0: none).
    */
   poolSize?: number;
+  /** Told how long each learner waited for their sandbox, and whether it came from the pool. */
+  observer?: { sandboxReady(seconds: number, source: 'pool' | 'new'): void };
 }
 
 /** How a learner's sandbox is doing, for a teacher's dashboard. */
@@ -160,6 +162,13 @@ export class SessionManager {
   /** Sandboxes that learners hold or are getting. */
   get size(): number {
     return this.#byLearner.size + this.#starting.size;
+  }
+
+  /** Nodes of the sandboxes learners hold. */
+  get nodeCount(): number {
+    let count = 0;
+    for (const session of this.#byLearner.values()) count += session.nodes.length;
+    return count;
   }
 
   /** Ready sandboxes in the warm pool. */
@@ -451,11 +460,13 @@ export class SessionManager {
   }
 
   async #start(learnerId: string, address: string, nodes: string[], onProgress: (phase: StartPhase, message: string) => void): Promise<Session> {
+    const began = performance.now();
     const pooled = await this.#fromPool(learnerId, address);
     if (pooled) {
       this.#byLearner.set(learnerId, pooled);
       this.#scheduleIdle(pooled);
       await this.#grow(pooled, nodes, onProgress);
+      this.#options.observer?.sandboxReady((performance.now() - began) / 1000, 'pool');
       return pooled;
     }
     const id = randomBytes(6).toString('hex');
@@ -467,6 +478,7 @@ export class SessionManager {
     const session: Session = { id, learnerId, address, used: false, nodes: [...nodes], growing: Promise.resolve(), attached: 0, idleTimer: undefined };
     this.#byLearner.set(learnerId, session);
     this.#scheduleIdle(session);
+    this.#options.observer?.sandboxReady((performance.now() - began) / 1000, 'new');
     return session;
   }
 

@@ -23,6 +23,7 @@ import { TerminalInput } from './terminal-input.ts';
 import { PortWatch } from '../ports/port-watch.ts';
 import type { PortLinks } from '../ports/port-links.ts';
 import type { Workshops } from '../workshops/workshops.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 export interface BridgeContext {
   sessions: SessionManager;
@@ -37,6 +38,8 @@ export interface BridgeContext {
   ports?: PortLinks | undefined;
   /** The learner's workshop: the teacher's messages reach the page, check results the dashboard. */
   workshops?: Workshops | undefined;
+  /** Counters for /metrics. */
+  metrics?: Metrics | undefined;
   log: Logger;
 }
 
@@ -105,6 +108,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   };
   const refuse = (code: 'UNKNOWN_LESSON' | 'BAD_MESSAGE', message: string) => {
+    context.metrics?.errors.inc({ code });
     send({ type: 'error', code, message, fatal: true });
     ws.close(closeCodes.refused, code);
   };
@@ -261,8 +265,13 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
           send({ type: 'checks', trigger, results });
           context.workshops?.checked(request.learnerId, request.lesson, trigger, results);
         },
+        observe: (trigger, seconds, ran) => {
+          context.metrics?.checkRuns.inc({ trigger, result: ran ? 'ran' : 'failed' });
+          if (ran) context.metrics?.checkSeconds.observe({ trigger }, seconds);
+        },
         failed: (error) => {
           const slipwayError = toSlipwayError(error);
+          context.metrics?.errors.inc({ code: slipwayError.code });
           log.warn('check failed to run', { error });
           send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: false });
         },
@@ -341,6 +350,7 @@ export function bridgeTerminal(ws: WebSocket, request: TerminalRequest, context:
       }
     } catch (error) {
       const slipwayError = toSlipwayError(error);
+      context.metrics?.errors.inc({ code: slipwayError.code });
       if (slipwayError.code === 'INTERNAL') log.error('terminal failed', { error });
       else log.info('terminal refused', { code: slipwayError.code, reason: slipwayError.message });
       send({ type: 'error', code: slipwayError.code, message: slipwayError.message, fatal: true });

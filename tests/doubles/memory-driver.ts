@@ -199,6 +199,13 @@ export class MemoryDriver implements SandboxDriver {
     return { path, entries, truncated: false };
   }
 
+  /** What notReady() says; undefined: ready. */
+  notReadyBecause: string | undefined;
+
+  async notReady(): Promise<string | undefined> {
+    return this.notReadyBecause;
+  }
+
   readonly #oomListeners = new Set<(sessionId: string, node: string) => void>();
 
   onOutOfMemory(listener: (sessionId: string, node: string) => void): () => void {
@@ -293,6 +300,10 @@ export class FailingDriver implements SandboxDriver {
 
   async listDirectory(): Promise<{ path: string; entries: DirectoryEntry[]; truncated: boolean }> {
     throw new SlipwayError('ENGINE_UNAVAILABLE', 'The Docker engine is not reachable.');
+  }
+
+  async notReady(): Promise<string | undefined> {
+    return 'The Docker engine is not reachable.';
   }
 
   onOutOfMemory(): () => void {

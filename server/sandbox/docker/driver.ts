@@ -95,6 +95,27 @@ export class DockerDriver implements SandboxDriver {
     return listDirectoryInNode(this.#docker, this.#container(sessionId, node), path);
   }
 
+  async notReady(): Promise<string | undefined> {
+    try {
+      await this.#docker.ping();
+    } catch {
+      return 'The Docker engine does not answer.';
+    }
+    for (const { containerName, alias } of this.#services()) {
+      const running = await this.#docker
+        .getContainer(containerName)
+        .inspect()
+        .then((info) => info.State.Running, () => false);
+      if (!running) return `The shared ${alias} container (${containerName}) is not running.`;
+    }
+    for (const dir of [this.#options.dataRoot, ...(this.#options.watchedDirs ?? [])]) {
+      if (!dir) continue;
+      const low = await checkFreeDisk(dir, (this.#options.minFreeDiskMb ?? 0) * 2 ** 20).then(() => undefined, (error: Error) => error.message);
+      if (low) return low;
+    }
+    return undefined;
+  }
+
   onOutOfMemory(listener: OutOfMemoryListener): () => void {
     return watchOutOfMemory(this.#docker, this.#options.instance, listener, this.#log);
   }
