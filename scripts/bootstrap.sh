@@ -146,6 +146,14 @@ if [ ! -x /usr/sbin/debootstrap ] && [ -z "${SLIPWAY_BASE_IMAGE:-}" ]; then
     apt_install debootstrap
   fi
 fi
+# Ubuntu has no Debian archive key by default: without it debootstrap cannot check what it
+# downloads from Debian's archive. (Debian has it already.)
+if [ -x /usr/sbin/debootstrap ] && [ -z "${SLIPWAY_BASE_IMAGE:-}" ] && [ ! -s /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+  if is_root && has_apt; then
+    say "installing debian-archive-keyring (once), to check the Debian packages the base image is made of…"
+    apt_install debian-archive-keyring
+  fi
+fi
 
 # --- Chromium, for the browser tests ------------------------------------------------------
 if [ "${1:-}" = "--with-chromium" ] && [ ! -x /usr/bin/chromium ]; then
