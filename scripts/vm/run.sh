@@ -101,6 +101,11 @@ do_start() {
     ssh_guest 'cat /root/slipway-start.log' >"$vm_dir/guest-start.log.new" 2>/dev/null && mv "$vm_dir/guest-start.log.new" "$vm_dir/guest-start.log" || true
     if curl -sf --max-time 5 "http://127.0.0.1:$web_port/api/health" >/dev/null; then
       say "./slipway start answered /api/health after $(($(stamp) - started)) s"
+      # The start must leave a fresh clone as it found it (no rewritten package-lock.json).
+      local changed
+      changed=$(ssh_guest 'cd /root/slipway && git status --porcelain --untracked-files=no')
+      [ -z "$changed" ] || die "./slipway start modified the clone in the VM: $changed"
+      say "the clone in the VM is unmodified after the start"
       return
     fi
     ssh_guest 'pgrep -f "scripts/start.sh|server/supervisor.ts" >/dev/null' || {
