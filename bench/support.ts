@@ -5,7 +5,9 @@
  * that removes every sandbox and the mirror and checks that nothing of the instance is left.
  */
 import { docker } from '../tests/support/engine.ts';
-import { testSecret } from '../tests/support/secret.ts';
+import { testSecret, testTeacherKey } from '../tests/support/secret.ts';
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../server/config.ts';
@@ -196,6 +198,9 @@ async function startBenchSlipway(env: Record<string, string> = {}): Promise<{ sl
     SLIPWAY_INSTANCE: instance,
     SLIPWAY_LOG_LEVEL: 'warn',
     SLIPWAY_SECRET: testSecret,
+    SLIPWAY_TEACHER_KEY: testTeacherKey,
+    // Progress and workshops of their own, not the installation's.
+    SLIPWAY_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-state-')),
     // Benchmarks, like tests, send nothing outside the machine.
     SLIPWAY_OFFLINE: '1',
     // No warm pool unless a benchmark asks for one (`env`): a pooled sandbox would be measured

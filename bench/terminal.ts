@@ -8,10 +8,9 @@
  *   node bench/terminal.ts [--runs N]
  */
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
-import { flowControl, parseServerMessage, terminalPath,
-  terminalQuery, type ServerMessage } from '../protocol/terminal.ts';
-import { learnerCookie, newLearnerId } from '../tests/support/ws-client.ts';
+import { flowControl } from '../protocol/terminal.ts';
+import { newLearnerId } from '../tests/support/ws-client.ts';
+import { connect, waitForIdlePrompt, type Terminal } from './terminal-client.ts';
 import { BenchError, loopbackUrl, median, mib, parseCountOption, percentile, runBench, sortedCopy, type BenchRun, type Table } from './support.ts';
 
 const lesson = 'hello-world';
@@ -22,8 +21,6 @@ const rows = 50;
 const readyTimeoutMs = 120_000;
 const echoTimeoutMs = 5_000;
 const throughputTimeoutMs = 300_000;
-/** The prompt counts as idle after this long without output. */
-const quietMs = 300;
 const keystrokes = 200;
 const pauseBetweenKeystrokesMs = 10;
 
@@ -35,146 +32,6 @@ const marker = Buffer.from('\nTHROUGHPUT-END');
 
 function parseRuns(argv: string[]): number {
   return parseCountOption(argv, { name: 'runs', defaultValue: 3, min: 1, max: 100, usage: 'Usage: node bench/terminal.ts [--runs N]   (throughput runs, default 3)' });
-}
-
-// ---------------------------------------------------------------------------------------------
-// A lean terminal client. Unlike tests/support/ws-client.ts it keeps no output beyond a short
-// tail: it shares the process with the server, whose memory the benchmark reports.
-
-interface Terminal {
-  /** Binary bytes received so far. */
-  received(): number;
-  /** Time (performance.now()) of the last binary frame. */
-  lastOutputAt(): number;
-  /** The last few KiB of output, as text. */
-  tail(): string;
-  messages: ServerMessage[];
-  type(text: string): void;
-  /** Resolves with the arrival time of the first output chunk for which `match` is true. */
-  nextOutput(match: (chunk: Buffer) => boolean, timeoutMs: number, what: string): Promise<number>;
-  waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void>;
-  close(): void;
-}
-
-const tailBytes = 4096;
-
-function connect(base: URL, learnerId: string): Promise<Terminal> {
-  const url = new URL(terminalPath, base.href.replace(/^http/, 'ws'));
-  url.search = terminalQuery({ lesson, cols, rows });
-  const socket = new WebSocket(url, { headers: { cookie: learnerCookie(learnerId) } });
-  const messages: ServerMessage[] = [];
-  let received = 0;
-  let unacked = 0;
-  let lastOutputAt = performance.now();
-  let tail = Buffer.alloc(0);
-  let closedBecause: string | undefined;
-  const watchers = new Set<(chunk: Buffer | undefined, at: number) => void>();
-
-  socket.on('message', (data, isBinary) => {
-    const at = performance.now();
-    const chunk = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    if (isBinary) {
-      received += chunk.length;
-      lastOutputAt = at;
-      tail = Buffer.concat([tail, chunk.subarray(-tailBytes)]).subarray(-tailBytes);
-      // As the browser does once its terminal has parsed the bytes.
-      unacked += chunk.length;
-      if (unacked >= flowControl.ackEvery && socket.readyState === WebSocket.OPEN) {
-        socket.send(JSON.stringify({ type: 'ack', bytes: unacked }));
-        unacked = 0;
-      }
-      for (const watch of [...watchers]) watch(chunk, at);
-    } else {
-      const parsed = parseServerMessage(chunk.toString('utf8'));
-      if (parsed.ok) {
-        messages.push(parsed.message);
-        if (parsed.message.type === 'error' && parsed.message.fatal) closedBecause = `the server sent ${parsed.message.code}: ${parsed.message.message}`;
-      }
-      for (const watch of [...watchers]) watch(undefined, at);
-    }
-  });
-  socket.on('close', (code, reason) => {
-    closedBecause ??= `the socket closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
-    for (const watch of [...watchers]) watch(undefined, performance.now());
-  });
-
-  const terminal: Terminal = {
-    received: () => received,
-    lastOutputAt: () => lastOutputAt,
-    tail: () => tail.toString('utf8'),
-    messages,
-    type: (text) => socket.send(Buffer.from(text), { binary: true }),
-    nextOutput: (match, timeoutMs, what) =>
-      new Promise<number>((resolve, reject) => {
-        const done = (error: Error | undefined, at = 0) => {
-          watchers.delete(watch);
-          clearTimeout(timer);
-          if (error) reject(error);
-          else resolve(at);
-        };
-        const watch = (chunk: Buffer | undefined, at: number) => {
-          if (chunk && match(chunk)) done(undefined, at);
-          else if (closedBecause) done(new BenchError(`Waiting for ${what}: ${closedBecause}.`));
-        };
-        const timer = setTimeout(
-          () => done(new BenchError(`No ${what} within ${timeoutMs / 1000} s. Last output: ${JSON.stringify(terminal.tail().slice(-300))}`)),
-          timeoutMs,
-        );
-        if (closedBecause) done(new BenchError(`Waiting for ${what}: ${closedBecause}.`));
-        else watchers.add(watch);
-      }),
-    waitFor: (predicate, timeoutMs, what) =>
-      new Promise<void>((resolve, reject) => {
-        const deadline = performance.now() + timeoutMs;
-        const poll = () => {
-          if (predicate()) return resolve();
-          if (closedBecause) return reject(new BenchError(`Waiting for ${what}: ${closedBecause}.`));
-          if (performance.now() > deadline) {
-            return reject(
-              new BenchError(
-                `No ${what} within ${timeoutMs / 1000} s. Messages: ${JSON.stringify(messages).slice(-500)}. Last output: ${JSON.stringify(terminal.tail().slice(-300))}`,
-              ),
-            );
-          }
-          setTimeout(poll, 20);
-        };
-        poll();
-      }),
-    close: () => {
-      closedBecause ??= 'the benchmark closed the socket';
-      socket.terminate();
-    },
-  };
-
-  return new Promise((resolve, reject) => {
-    socket.once('open', () => resolve(terminal));
-    socket.once('error', (error) => reject(new BenchError(`The terminal socket at ${url.origin}${url.pathname} did not open: ${error.message}`)));
-  });
-}
-
-/** The text of the output's last line as the screen shows it: escapes dropped, backspaces applied. */
-function lastLine(output: string): string {
-  const plain = output.replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-  const line = plain.slice(plain.lastIndexOf('\n') + 1);
-  let shown = '';
-  for (const char of line) {
-    if (char === '\b') shown = shown.slice(0, -1);
-    else if (char === '\r') shown = '';
-    else shown += char;
-  }
-  return shown;
-}
-
-/** Waits until the shell shows an empty prompt on the last line and has been quiet a moment. */
-async function waitForIdlePrompt(terminal: Terminal, timeoutMs: number): Promise<void> {
-  await terminal.waitFor(
-    () => {
-      const line = lastLine(terminal.tail());
-      return line.startsWith(prompt) && line.endsWith('# ') && performance.now() - terminal.lastOutputAt() >= quietMs;
-    },
-    timeoutMs,
-    `idle '${prompt}' prompt`,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,13 +169,13 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
   console.log(`Slipway is up at ${bench.slipway.url} (start-up took ${Math.round(bench.startupMs)} ms). ${keystrokes} keystrokes, ${runs} throughput run(s).`);
 
   process.stdout.write('Opening a terminal (new sandbox)… ');
-  const open = await connect(base, newLearnerId());
+  const open = await connect(base, newLearnerId(), { lesson, cols, rows });
   // Ctrl-C: closing the socket ends any wait for output at once.
   bench.closeAtEnd('the terminal socket', () => open.close(), { onInterrupt: true });
   await open.waitFor(() => open.messages.some((message) => message.type === 'status' && message.phase === 'ready'), readyTimeoutMs, "'ready' status");
   // The lesson check the server runs on connect would compete with the first keystrokes.
   await open.waitFor(() => open.messages.some((message) => message.type === 'checks'), readyTimeoutMs, 'lesson check after connect');
-  await waitForIdlePrompt(open, readyTimeoutMs);
+  await waitForIdlePrompt(open, prompt, readyTimeoutMs);
   checkpoint();
   console.log('ready');
 
@@ -326,7 +183,7 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
   await measureEcho(open, results.latencies, interrupts);
   console.log('done');
 
-  await waitForIdlePrompt(open, 30_000);
+  await waitForIdlePrompt(open, prompt, 30_000);
   checkpoint();
   results.rssBefore = process.memoryUsage().rss;
   results.rssPeak = results.rssBefore;
@@ -341,7 +198,7 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
       results.throughput.push(result);
       console.log(`${result.mbPerSecond.toFixed(1)} MB/s`);
       // The prompt after the marker, and the lesson check the finished command triggers.
-      await waitForIdlePrompt(open, 30_000);
+      await waitForIdlePrompt(open, prompt, 30_000);
     }
   } finally {
     clearInterval(sampler);
