@@ -13,6 +13,8 @@ import { launchChromium } from '../tests/support/chromium.ts';
 import { loopbackContext } from '../tests/support/browser.ts';
 import { objectName } from '../server/sandbox/docker/labels.ts';
 import { startBaseline } from './baseline/server.ts';
+import { loadCourse } from '../lessons/course.ts';
+import { loadConfig } from '../server/config.ts';
 import { BenchError, instance, loopbackUrl, median, parseCountOption, percentile, runBench, sortedCopy, type BenchRun, type Table } from './support.ts';
 
 const lessonPath = 'en/hello-world/';
@@ -57,7 +59,14 @@ interface Subject {
   page: Page;
   latencies: number[];
   speeds: number[];
+  /** Seconds each private-registry exercise took. */
+  exercises: number[];
 }
+
+/** The lesson whose node1 exercise is typed into both pages, command by command. */
+const exerciseLesson = 'private-registry';
+/** After each exercise, untimed: what it made goes, registry:2 included, so the next one pulls it again from the mirror. */
+const exerciseCleanup = 'docker rm -f registry >/dev/null 2>&1; docker rmi -f registry:2 busybox localhost:5000/busybox localhost:5000/busybox:v1 >/dev/null 2>&1; clear';
 
 interface PageHelpers {
   /** The last line of the terminal that is not empty (the shell's prompt line when idle). */
@@ -68,6 +77,9 @@ interface PageHelpers {
   /** Arms a timer that starts at the next keydown and stops when the buffer has the line `last`. */
   armOutput(last: string, timeoutMs: number): void;
   output?: Promise<number>;
+  /** Arms a timer that starts at the next keydown and stops when the last line is an idle prompt again. */
+  armPrompt(timeoutMs: number): void;
+  prompt?: Promise<number>;
 }
 
 declare global {
@@ -126,6 +138,20 @@ function installHelpers(hook: Hook): void {
         });
       });
       helpers.output.catch(() => undefined);
+    },
+    armPrompt: (timeoutMs) => {
+      helpers.prompt = new Promise<number>((resolve, reject) => {
+        onNextKeydown((start) => {
+          const poll = () => {
+            const now = performance.now();
+            if (/^root@node1:[^#]*# $/.test(promptLine())) resolve(now - start);
+            else if (now - start > timeoutMs) reject(new Error(`no prompt within ${timeoutMs / 1000} s; the last line is ${JSON.stringify(promptLine())}`));
+            else setTimeout(poll, 10);
+          };
+          poll();
+        });
+      });
+      helpers.prompt.catch(() => undefined);
     },
   };
   window.bench = helpers;
@@ -193,6 +219,28 @@ async function runOutput(subject: Subject): Promise<number> {
   return outputBytes / 1e6 / (ms / 1000);
 }
 
+/**
+ * The private-registry exercise as a learner types it: each command of the lesson's node1 steps,
+ * timed inside the page from its Enter until the prompt is back (typing itself untimed), summed.
+ * Untimed after it: the registry, its image and the pushed images go.
+ */
+async function runExercise(subject: Subject, commands: string[]): Promise<number> {
+  const { page } = subject;
+  let total = 0;
+  for (const command of commands) {
+    await page.keyboard.type(command);
+    await page.evaluate((timeoutMs) => window.bench!.armPrompt(timeoutMs), outputTimeoutMs);
+    await page.keyboard.press('Enter');
+    total += await page.evaluate(() => window.bench!.prompt!).catch((error: unknown) => {
+      throw new BenchError(`'${command}' on the ${subject.name} page: ${(error as Error).message.split('\n')[0]}`);
+    });
+  }
+  await page.keyboard.type(exerciseCleanup);
+  await page.keyboard.press('Enter');
+  await waitForIdlePrompt(subject, 60_000);
+  return total / 1000;
+}
+
 /** Rows and pixel width of the page's terminal, to check both pages draw the same terminal. */
 async function terminalSize(page: Page): Promise<string> {
   return page.evaluate(() => {
@@ -224,6 +272,7 @@ function tables(subjects: Subject[]): Table[] {
   row(`keystroke echo p50 (ms, ${slipway.latencies.length} / ${baseline.latencies.length} keys)`, (s) => s.latencies, median, f2);
   row('keystroke echo p99 (ms)', (s) => s.latencies, (sorted) => percentile(sorted, 99), f2);
   row(`output into the page, median (MB/s, ${slipway.speeds.length} / ${baseline.speeds.length} runs)`, (s) => s.speeds, median, f1);
+  row(`${exerciseLesson} exercise typed as a learner, median (s, ${slipway.exercises.length} / ${baseline.exercises.length} runs)`, (s) => s.exercises, median, f2);
   const out: Table[] = [
     {
       title: 'Slipway against the bare baseline',
@@ -282,7 +331,7 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
     timeout: readyTimeoutMs,
     polling: 20,
   });
-  const slipwaySubject: Subject = { name: 'Slipway', hook: 'slipway', page: lessonPage, latencies: [], speeds: [] };
+  const slipwaySubject: Subject = { name: 'Slipway', hook: 'slipway', page: lessonPage, latencies: [], speeds: [], exercises: [] };
   await lessonPage.evaluate(installHelpers, slipwaySubject.hook);
   // The lesson check the server runs on connect, and the first prompt, settle untimed.
   await waitForIdlePrompt(slipwaySubject, readyTimeoutMs);
@@ -301,7 +350,7 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
     timeout: readyTimeoutMs,
     polling: 20,
   });
-  const baselineSubject: Subject = { name: 'baseline', hook: 'baseline', page: baselinePage, latencies: [], speeds: [] };
+  const baselineSubject: Subject = { name: 'baseline', hook: 'baseline', page: baselinePage, latencies: [], speeds: [], exercises: [] };
   await baselinePage.evaluate(installHelpers, baselineSubject.hook);
   await waitForIdlePrompt(baselineSubject, readyTimeoutMs);
   console.log('ready');
@@ -330,6 +379,20 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
       const speed = await runOutput(subject);
       subject.speeds.push(speed);
       console.log(`${speed.toFixed(1)} MB/s`);
+    }
+  }
+
+  const course = await loadCourse(loadConfig().SLIPWAY_LESSONS_DIR);
+  const commands = (course[exerciseLesson]?.steps ?? []).filter((step) => step.node === 'node1').flatMap((step) => step.solution);
+  if (commands.length === 0) throw new BenchError(`The lesson ${exerciseLesson} has no node1 steps to type.`);
+  for (let run = 1; run <= runs; run++) {
+    for (const subject of run % 2 === 1 ? subjects : [...subjects].reverse()) {
+      checkpoint();
+      process.stdout.write(`The ${exerciseLesson} exercise (${commands.length} commands), run ${run}/${runs}, ${subject.name}… `);
+      await subject.page.bringToFront();
+      const seconds = await runExercise(subject, commands);
+      subject.exercises.push(seconds);
+      console.log(`${seconds.toFixed(2)} s`);
     }
   }
 }
