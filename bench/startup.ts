@@ -149,6 +149,30 @@ async function measurePage(browser: Browser, lessonUrl: string): Promise<void> {
       await waitForPrompt(page, 'cold');
     });
     record(poolSize > 0 ? `page-open to prompt, new learner (warm pool of ${poolSize})` : 'page-open to prompt, cold (new sandbox)', cold.ms);
+    // Where the time went, read in the page (ms from the start of the navigation).
+    const steps = await page.evaluate(() => {
+      const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+      const markAt = (name: string) => performance.getEntriesByName(name, 'mark')[0]?.startTime;
+      return {
+        html: navigation?.responseEnd,
+        domContentLoaded: navigation?.domContentLoadedEventEnd,
+        socketCreated: markAt('slipway:socket-created'),
+        socketOpen: markAt('slipway:socket-open'),
+        shell: markAt('slipway:shell'),
+        ready: markAt('slipway:ready'),
+      };
+    });
+    const label = poolSize > 0 ? 'new learner' : 'cold';
+    for (const [step, at] of [
+      ['the page\'s HTML received', steps.html],
+      ['DOMContentLoaded (scripts run)', steps.domContentLoaded],
+      ['terminal socket created', steps.socketCreated],
+      ['terminal socket open', steps.socketOpen],
+      ['shell attached (shell message)', steps.shell],
+      ['ready (status message)', steps.ready],
+    ] as const) {
+      if (at !== undefined) record(`  ${label}: ${step}, ms after navigation start`, at);
+    }
     await checks.settle(1, 15_000);
 
     // Same context, same cookie: the learner's running sandbox is reused.

@@ -303,6 +303,7 @@ export function startLessonPage(): void {
     };
     view.onCwd((path) => (tab.cwd = path));
     view.onPrompt(() => {
+      if (performance.getEntriesByName('slipway:prompt', 'mark').length === 0) performance.mark('slipway:prompt');
       tab.busy = false;
       for (const listener of tab.onPrompt.splice(0)) listener();
     });

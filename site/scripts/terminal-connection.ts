@@ -57,15 +57,22 @@ export class TerminalConnection {
     const { cols, rows } = this.#size();
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const query = terminalQuery({ lesson: this.#lesson, node: this.#node, cols, rows, resume: this.#shellId, offset: this.#received });
+    // Marks for the start-up benchmark (bench/startup.ts reads them): the first of each counts.
+    mark('slipway:socket-created');
     const socket = new WebSocket(`${scheme}//${location.host}${terminalPath}?${query}`);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
+    socket.addEventListener('open', () => mark('slipway:socket-open'), { once: true });
     socket.addEventListener('message', (event) => {
       if (typeof event.data === 'string') {
         const parsed = parseServerMessage(event.data);
         if (!parsed.ok) return;
         const message = parsed.message;
-        if (message.type === 'status' && message.phase === 'ready') this.#retries = 0;
+        if (message.type === 'shell') mark('slipway:shell');
+        if (message.type === 'status' && message.phase === 'ready') {
+          mark('slipway:ready');
+          this.#retries = 0;
+        }
         if (message.type === 'error' && message.fatal) this.#fatal = true;
         if (message.type === 'exit') {
           this.#shellExited = true;
@@ -114,4 +121,9 @@ export class TerminalConnection {
   input(data: string): void {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(new TextEncoder().encode(data));
   }
+}
+
+/** A performance mark, once per page: the first time each thing happened. */
+function mark(name: string): void {
+  if (performance.getEntriesByName(name, 'mark').length === 0) performance.mark(name);
 }

@@ -141,7 +141,12 @@ export async function openShellInNode(
   const startedExec = exec;
   const output = new DtachOutput();
   raw.pipe(output);
-  const stream = Duplex.from({ readable: output, writable: raw });
+  // The learner's keys reach the shell once the dtach client has made its terminal raw (a
+  // Ctrl-C before that would be a signal to the client, not a byte to the shell); until then
+  // they wait here, bounded (a full buffer makes write() return false, and the caller pauses).
+  // Output flows from the start, so the page gets its screen without waiting for that.
+  const input = new PassThrough();
+  const stream = Duplex.from({ readable: output, writable: input });
   // Errors end the shell through `exited` below; the composed stream reports them again.
   stream.on('error', () => undefined);
   const resize = async (cols: number, rows: number) => {
@@ -152,10 +157,11 @@ export async function openShellInNode(
     });
   };
   await resize(options.cols, options.rows);
-  // The terminal is the learner's once the dtach client has made it raw.
   let waited: NodeJS.Timeout | undefined;
-  await Promise.race([output.attached, new Promise((resolve) => (waited = setTimeout(resolve, attachTimeoutMs)))]);
-  clearTimeout(waited);
+  void Promise.race([output.attached, new Promise((resolve) => (waited = setTimeout(resolve, attachTimeoutMs)))]).then(() => {
+    clearTimeout(waited);
+    if (!raw.destroyed) input.pipe(raw);
+  });
   const exited = new Promise<number | null>((resolve) => {
     let done = false;
     const finish = () => {
@@ -175,6 +181,7 @@ export async function openShellInNode(
     if (closed) return;
     closed = true;
     await run(holderCommand('close', options.id)).catch(() => undefined);
+    clearTimeout(waited);
     raw.destroy();
     stream.destroy();
   };
