@@ -144,7 +144,8 @@ function installHelpers(hook: Hook): void {
         onNextKeydown((start) => {
           const poll = () => {
             const now = performance.now();
-            if (/^root@node1:[^#]*# $/.test(promptLine())) resolve(now - start);
+            // Unanchored: output without a final newline ('{}' from curl) puts the prompt after it.
+            if (/root@node1:[^#]*# $/.test(promptLine())) resolve(now - start);
             else if (now - start > timeoutMs) reject(new Error(`no prompt within ${timeoutMs / 1000} s; the last line is ${JSON.stringify(promptLine())}`));
             else setTimeout(poll, 10);
           };

@@ -6,7 +6,11 @@
 import type { ErrorCode, PublishedPortEntry, ServerMessage, StepResult } from '../../protocol/terminal.ts';
 import { TerminalConnection } from './terminal-connection.ts';
 import { wireKeyBar } from './key-bar.ts';
-import { createTerminalView, type TerminalView } from './terminal-view.ts';
+import type { TerminalView } from './terminal-view.ts';
+import { deferredTerminalView } from './deferred-view.ts';
+
+// xterm.js is most of the page's script: fetched and compiled while the terminal socket opens.
+const terminalViews = import('./terminal-view.ts').then((module) => module.createTerminalView);
 import { wireEditorPanel, type EditorStrings } from './editor-panel.ts';
 
 type Phase = 'queued' | 'connecting' | 'starting' | 'waiting-engine' | 'attaching' | 'ready' | 'reconnecting' | 'exited';
@@ -286,7 +290,7 @@ export function startLessonPage(): void {
 
   const createTab = (screen: HTMLElement): Tab => {
     const node = screen.dataset.node ?? 'node1';
-    const view = createTerminalView(screen);
+    const view = deferredTerminalView(screen, terminalViews);
     const tab: Tab = {
       node,
       view,
