@@ -48,6 +48,16 @@ async function dashboard(slipway: Slipway, id: string): Promise<{ learners: Dash
   return (await response.json()) as { learners: DashboardRow[]; waiting: number };
 }
 
+/** A server for one test, stopped whatever the test does. */
+async function withSlipway(env: Record<string, string>, body: (slipway: Slipway) => Promise<void>): Promise<void> {
+  const slipway = await startTestSlipway(env);
+  try {
+    await body(slipway);
+  } finally {
+    await slipway.stop();
+  }
+}
+
 describe('workshops', () => {
   it('keep their seats and progress across a restart, and a learner with a lost cookie rejoins by name', async () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-workshop-state-'));
@@ -86,8 +96,7 @@ describe('workshops', () => {
   });
 
   it('hand out sandboxes in the order learners lined up for them, as others end', async () => {
-    const slipway = await startTestSlipway({ SLIPWAY_MAX_SANDBOXES: '1' });
-    try {
+    await withSlipway({ SLIPWAY_MAX_SANDBOXES: '1' }, async (slipway) => {
       const { id, code } = await createWorkshop(slipway);
       const [ann, bob, cem] = [newLearnerId(), newLearnerId(), newLearnerId()];
       for (const [learner, name] of [[ann, 'Ann'], [bob, 'Bob'], [cem, 'Cem']] as const) await post(slipway, '/api/join', { code, name }, { cookie: learnerCookie(learner) });
@@ -120,14 +129,11 @@ describe('workshops', () => {
       third.type('echo cem-$((40+2))\r');
       await third.waitFor(() => third.output().includes('cem-42\r\n'), 15_000, "Cem's shell");
       for (const socket of [first, third]) socket.socket.close();
-    } finally {
-      await slipway.stop();
-    }
+    });
   });
 
   it("let a teacher watch a learner's shell, and never pass on what the teacher types", async () => {
-    const slipway = await startTestSlipway();
-    try {
+    await withSlipway({}, async (slipway) => {
       const learnerId = newLearnerId();
       const learner = openTerminal(slipway.url, { learnerId });
       await ready(learner);
@@ -169,14 +175,11 @@ describe('workshops', () => {
       watch.close();
       learner.socket.close();
       await learner.closed;
-    } finally {
-      await slipway.stop();
-    }
+    });
   });
 
   it("show a sandbox that ran out of memory on the teacher's dashboard", async () => {
-    const slipway = await startTestSlipway({ SLIPWAY_SANDBOX_MEMORY_MB: '256' });
-    try {
+    await withSlipway({ SLIPWAY_SANDBOX_MEMORY_MB: '256' }, async (slipway) => {
       const { id, code } = await createWorkshop(slipway);
       const learnerId = newLearnerId();
       await post(slipway, '/api/join', { code, name: 'Gus' }, { cookie: learnerCookie(learnerId) });
@@ -196,8 +199,6 @@ describe('workshops', () => {
       terminal.type('echo alive-$((5*5))\r');
       await terminal.waitFor(() => terminal.output().includes('alive-25\r\n'), 10_000, 'the shell after the kill');
       terminal.socket.close();
-    } finally {
-      await slipway.stop();
-    }
+    });
   });
 });
