@@ -1,6 +1,7 @@
 // @ts-check
 import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
+import { modulePreload } from './site/build/module-preload.ts';
 
 // Tests build lesson folders of their own into a scratch folder (tests/lesson-build.int.test.ts).
 const scratch = process.env.SLIPWAY_BUILD_SCRATCH;
@@ -10,7 +11,8 @@ export default defineConfig({
   outDir: scratch ? `${scratch}/dist` : './dist',
   ...(scratch ? { cacheDir: `${scratch}/cache` } : {}),
   publicDir: './site/public',
-  integrations: [mdx()],
+  // The lesson page fetches xterm.js with its own script, not after it (site/build/module-preload.ts).
+  integrations: [mdx(), modulePreload({ eager: ['site/scripts/terminal-view.ts'] })],
   trailingSlash: 'ignore',
   build: { format: 'directory' },
   markdown: { shikiConfig: { theme: 'github-light' } },

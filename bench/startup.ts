@@ -4,14 +4,22 @@
  * local Docker engine and drives a headless Chromium at it; sends traffic only to loopback and
  * to the containers it creates. Removes everything it created when it ends.
  *
+ * Each run also opens the bare baseline of bench/browser.ts (one page with xterm.js, one `ws`
+ * server, one `docker exec` into a node that is already running) in a new browser context, so
+ * a new learner's wait is printed as a ratio to what the same browser needs for a bare shell.
+ *
  *   node bench/startup.ts [--runs N]
  */
 import { randomBytes } from 'node:crypto';
+import { docker } from '../tests/support/engine.ts';
+import { objectName } from '../server/sandbox/docker/labels.ts';
+import { startBaseline } from './baseline/server.ts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../tests/support/chromium.ts';
 import type { Slipway } from '../server/main.ts';
 import {
   BenchError,
+  instance,
   loopbackUrl,
   median,
   parseCountOptions,
@@ -20,6 +28,7 @@ import {
   sortedCopy,
   stopAllSandboxes,
   timed,
+  waitForQuietCpu,
   type BenchRun,
   type Table,
 } from './support.ts';
@@ -31,6 +40,7 @@ const runTimeoutMs = 30_000;
 
 /** Sandboxes kept ready (SLIPWAY_POOL_SIZE) while measuring; 0 measures cold starts. */
 let poolSize = 0;
+let runCount = 0;
 
 function parseRuns(argv: string[]): number {
   const counts = parseCountOptions(
@@ -42,6 +52,7 @@ function parseRuns(argv: string[]): number {
     'Usage: node bench/startup.ts [--runs N] [--pool N]   (default 5 runs; --pool 1 measures a new learner served from a warm pool)',
   );
   poolSize = counts.pool!;
+  runCount = counts.runs!;
   return counts.runs!;
 }
 
@@ -67,6 +78,12 @@ function tables(): Table[] {
     const sorted = sortedCopy(results.get(metric)!);
     return [metric, String(sorted.length), ms(sorted[0]!), ms(median(sorted)), ms(percentile(sorted, 90)), ms(sorted[sorted.length - 1]!)];
   });
+  const ours = results.get(inPageMetric(newLearnerLabel()));
+  const bare = results.get(inPageMetric(baselineLabel));
+  if (ours && bare) {
+    const ratio = (pick: (sorted: number[]) => number) => (pick(sortedCopy(ours)) / pick(sortedCopy(bare))).toFixed(2);
+    rows.push([`navigation to prompt, ${newLearnerLabel()} / bare baseline (ratio)`, '', ratio((sorted) => sorted[0]!), ratio(median), ratio((sorted) => percentile(sorted, 90)), ratio((sorted) => sorted[sorted.length - 1]!)]);
+  }
   return [
     {
       note: 'All times in milliseconds.',
@@ -86,12 +103,12 @@ function launchBrowser(): Promise<Browser> {
 }
 
 /** Waits until the page's terminal is attached and shows the shell prompt. */
-async function waitForPrompt(page: Page, what: string): Promise<void> {
+async function waitForPrompt(page: Page, what: string, timeoutMs = pageTimeoutMs): Promise<void> {
   try {
     await page.waitForFunction(
       (expected) => window.slipway?.ready === true && window.slipway.terminalText().includes(expected),
       prompt,
-      { timeout: pageTimeoutMs, polling: 20 },
+      { timeout: timeoutMs, polling: 20 },
     );
   } catch (error) {
     const text = await page
@@ -102,7 +119,7 @@ async function waitForPrompt(page: Page, what: string): Promise<void> {
       .textContent({ timeout: 1000 })
       .catch(() => null);
     throw new BenchError(
-      `The ${what} page did not show a ready terminal with the '${prompt}' prompt within ${pageTimeoutMs / 1000} s ` +
+      `The ${what} page did not show a ready terminal with the '${prompt}' prompt within ${timeoutMs / 1000} s ` +
         `(${(error as Error).message.split('\n')[0]}). Status line: ${JSON.stringify(status ?? '')}. ` +
         `Terminal text (last 500 characters): ${JSON.stringify(text.slice(-500))}`,
     );
@@ -136,6 +153,51 @@ function countChecks(page: Page): { seen(): number; settle(count: number, timeou
   };
 }
 
+const newLearnerLabel = () => (poolSize > 0 ? `new learner (warm pool of ${poolSize})` : 'cold (new sandbox)');
+const inPageMetric = (who: string) => `navigation to prompt in the page, ${who}`;
+const baselineLabel = 'bare baseline (running node, new shell)';
+
+/**
+ * Navigates a new page to `url` and returns when its terminal (`hook`: window.slipway or
+ * window.baseline) is attached and shows the prompt, as milliseconds after the navigation
+ * started, read in the page. The page checks itself every 5 ms: the benchmark's own polling
+ * through the browser's debugging protocol would compete with the page for its main thread.
+ */
+async function openUntilPrompt(page: Page, url: string, hook: 'slipway' | 'baseline'): Promise<number> {
+  const response = await page.goto(url, { waitUntil: 'commit', timeout: pageTimeoutMs });
+  if (!response?.ok()) throw new BenchError(`Opening ${url} answered HTTP ${response?.status() ?? 'nothing'}.`);
+  return page.evaluate(
+    ({ hook, expected, timeoutMs }) =>
+      new Promise<number>((resolve, reject) => {
+        const started = performance.now();
+        const timer = setInterval(() => {
+          const terminal = window[hook];
+          if (terminal?.ready === true && terminal.terminalText().includes(expected)) {
+            clearInterval(timer);
+            resolve(performance.now());
+          } else if (performance.now() - started > timeoutMs) {
+            clearInterval(timer);
+            reject(new Error(`no ready terminal with the prompt within ${timeoutMs / 1000} s`));
+          }
+        }, 5);
+      }),
+    { hook, expected: prompt, timeoutMs: pageTimeoutMs },
+  );
+}
+
+/** The bare baseline page in a new context: navigation until its shell's prompt shows. */
+async function measureBaseline(browser: Browser, baselineUrl: string): Promise<void> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const open = await timed(() => openUntilPrompt(page, baselineUrl, 'baseline'));
+    record(`page-open to prompt, ${baselineLabel}`, open.ms);
+    record(inPageMetric(baselineLabel), open.value);
+  } finally {
+    await context.close().catch(() => undefined);
+  }
+}
+
 async function measurePage(browser: Browser, lessonUrl: string): Promise<void> {
   let context: BrowserContext | undefined;
   try {
@@ -143,12 +205,15 @@ async function measurePage(browser: Browser, lessonUrl: string): Promise<void> {
     context = await browser.newContext();
     const page = await context.newPage();
     const checks = countChecks(page);
-    const cold = await timed(async () => {
-      const response = await page.goto(lessonUrl);
-      if (!response?.ok()) throw new BenchError(`Opening ${lessonUrl} answered HTTP ${response?.status() ?? 'nothing'}.`);
-      await waitForPrompt(page, 'cold');
-    });
-    record(poolSize > 0 ? `page-open to prompt, new learner (warm pool of ${poolSize})` : 'page-open to prompt, cold (new sandbox)', cold.ms);
+    const cold = await timed(() =>
+      openUntilPrompt(page, lessonUrl, 'slipway').catch(async (error: unknown) => {
+        // Says what the page showed instead.
+        await waitForPrompt(page, 'new learner', 1000);
+        throw error;
+      }),
+    );
+    record(`page-open to prompt, ${newLearnerLabel()}`, cold.ms);
+    record(inPageMetric(newLearnerLabel()), cold.value);
     // Where the time went, read in the page (ms from the start of the navigation).
     const steps = await page.evaluate(() => {
       const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
@@ -234,6 +299,14 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
   const lessonUrl = new URL(lessonPath, base).href;
   console.log(`Slipway is up at ${slipway.url} (start-up took ${ms(bench.startupMs)} ms). ${runs} run(s).`);
 
+  // The bare baseline's node: the same image, started through the same driver, left running.
+  const baselineSession = randomBytes(6).toString('hex');
+  bench.active.add(baselineSession);
+  await slipway.runtime.driver.start({ sessionId: baselineSession, learnerId: `bench-${baselineSession}`, nodes: ['node1'] }, () => undefined);
+  checkpoint();
+  const baseline = await startBaseline(docker.getContainer(objectName(instance, baselineSession, 'node1')));
+  bench.closeAtEnd('the baseline server', () => baseline.close());
+
   const browser = await launchBrowser();
   // Ctrl-C: closing the browser ends any page wait at once; the engine call in flight finishes.
   bench.closeAtEnd('Chromium', () => browser.close(), { onInterrupt: true });
@@ -249,12 +322,19 @@ async function body(bench: BenchRun, runs: number): Promise<void> {
       // Each new learner takes a pooled sandbox; the next run waits for the refill.
       for (let waited = 0; slipway.sessions.pooled < 1 && waited < 120_000; waited += 100) await interrupts.sleep(100);
     }
-    process.stdout.write(`Run ${run}/${runs}: page… `);
+    // A sandbox just started (the pool's refill, the last run's) keeps the CPU busy for a
+    // moment after it is ready; a learner rarely comes in that moment, and the figures would
+    // be the machine's noise.
+    if (!(await waitForQuietCpu())) console.log('(the machine stayed busy; this run is measured anyway)');
+    process.stdout.write(`Run ${run}/${runs}: baseline… `);
+    await measureBaseline(browser, baseline.url);
+    checkpoint();
+    process.stdout.write('page… ');
     await measurePage(browser, lessonUrl);
     checkpoint();
     // The browser's sandbox is not needed any more; free its memory before the next run (with
     // a pool, the pool's sandboxes stay: the session manager counts on them).
-    if (poolSize === 0) await stopAllSandboxes(slipway);
+    if (poolSize === 0) await stopAllSandboxes(slipway, [baselineSession]);
     checkpoint();
     process.stdout.write('driver… ');
     await measureDriver(slipway, bench.active);
@@ -266,7 +346,8 @@ runBench({
   options: parseRuns,
   // Read after the options: --pool sets it.
   get env() {
-    return { SLIPWAY_POOL_SIZE: String(poolSize) };
+    // With a pool, each run's learner keeps their sandbox (they all come from one address).
+    return { SLIPWAY_POOL_SIZE: String(poolSize), SLIPWAY_SANDBOXES_PER_ADDRESS: String(runCount + 5), SLIPWAY_MAX_SANDBOXES: String(runCount + poolSize + 10) };
   },
   body,
   report: tables,

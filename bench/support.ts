@@ -7,6 +7,7 @@
 import { docker } from '../tests/support/engine.ts';
 import { testSecret, testTeacherKey } from '../tests/support/secret.ts';
 import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -236,8 +237,8 @@ async function leftoverSandboxObjects(docker: Docker): Promise<string[]> {
 }
 
 /** Stops every sandbox of the bench instance, whoever started it. */
-export async function stopAllSandboxes(slipway: Slipway): Promise<void> {
-  const sandboxes = await slipway.runtime.driver.list();
+export async function stopAllSandboxes(slipway: Slipway, keep: string[] = []): Promise<void> {
+  const sandboxes = (await slipway.runtime.driver.list()).filter((info) => !keep.includes(info.sessionId));
   await Promise.all(sandboxes.map((info) => slipway.runtime.driver.stop(info.sessionId)));
 }
 
@@ -438,4 +439,32 @@ function runMain(main: () => Promise<number>): void {
       process.exit(1);
     },
   );
+}
+
+/** The machine's CPU time so far (all cores), busy and total, in clock ticks (Linux /proc/stat). */
+async function cpuTicks(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...; idle and iowait are not busy.
+  const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/**
+ * Waits until the machine is quiet: less than `busyShare` of its CPU time in use over a
+ * window of `windowMs`, or `maxMs` have passed (returns false then). Benchmarks wait for it
+ * before a timed step that something they started (a sandbox starting in the background)
+ * would otherwise compete with.
+ */
+export async function waitForQuietCpu(options: { busyShare?: number; windowMs?: number; maxMs?: number } = {}): Promise<boolean> {
+  const { busyShare = 0.2, windowMs = 300, maxMs = 15_000 } = options;
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const before = await cpuTicks();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const after = await cpuTicks();
+    const total = after.total - before.total;
+    if (total > 0 && (after.busy - before.busy) / total < busyShare) return true;
+  }
+  return false;
 }

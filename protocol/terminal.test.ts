@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientMessage, parseServerMessage, terminalLimits, type ServerMessage } from './terminal.ts';
+import { parseClientMessage, parseServerMessage, readServerMessage, serverMessageTypes, terminalLimits, type ServerMessage } from './terminal.ts';
 import { parseTerminalQuery, terminalQuery } from './terminal.ts';
 
 describe('parseClientMessage', () => {
@@ -175,6 +175,37 @@ describe('terminal query', () => {
   it('refuses sizes out of range, numbers in other notations and unknown parameters', () => {
     for (const query of ['lesson=a&cols=0&rows=24', 'lesson=a&cols=8e1&rows=24', 'lesson=a&cols=80&rows=24&x=1', 'lesson=a&cols=80', 'lesson=A&cols=80&rows=24']) {
       expect(parseTerminalQuery(new URLSearchParams(query)).ok, query).toBe(false);
+    }
+  });
+});
+
+describe('the page reading server messages (without the schemas)', () => {
+  const examples: ServerMessage[] = [
+    { type: 'status', phase: 'queued', message: 'Waiting', position: 3 },
+    { type: 'notice', text: '休息十分钟', at: 1 },
+    { type: 'error', code: 'TOO_MANY', message: 'Too many', fatal: true },
+    { type: 'checks', trigger: 'command', results: [{ stepId: 'a', done: true, output: '' }] },
+    { type: 'shell', id: 'x', resumed: false, reset: false, offset: 0 },
+    { type: 'solution', stepId: 'a', node: 'node1', commands: ['ls'] },
+    { type: 'setup', state: 'done', output: '' },
+    { type: 'exit', code: null },
+    { type: 'ports', node: 'node1', ports: [] },
+    { type: 'port-share', node: 'node1', port: 80, url: '/p', expires: 1 },
+    { type: 'pong' },
+  ];
+
+  it('reads every message the schemas accept, as the schemas read it', () => {
+    expect(examples.map((message) => message.type).sort()).toEqual([...serverMessageTypes].sort());
+    for (const message of examples) {
+      const text = JSON.stringify(message);
+      expect(parseServerMessage(text)).toEqual({ ok: true, message });
+      expect(readServerMessage(text)).toEqual(message);
+    }
+  });
+
+  it('ignores text that is not JSON, not an object, or of an unknown type', () => {
+    for (const text of ['pong', '', 'null', '"shell"', '[]', '{}', '{"type":"ping"}', '{"type":7}', '{"type":"__proto__"}']) {
+      expect(readServerMessage(text), text).toBeUndefined();
     }
   });
 });

@@ -1,17 +1,15 @@
 /**
- * The terminal WebSocket protocol, imported by the browser and the server alike.
+ * The terminal WebSocket protocol: its messages as schemas, which the server validates what
+ * it receives with. The constants and the query builder the page needs are in
+ * terminal-wire.ts, without zod, and exported from here too.
  *
  * Binary frames carry terminal bytes: keystrokes from the browser, shell output to it.
  * Text frames carry one JSON control message each, validated with the schemas below.
  */
 import { z } from 'zod';
+import { serverMessageTypes, terminalLimits } from './terminal-wire.ts';
 
-/** Terminal sizes outside this range are refused; xterm.js itself stays far inside it. */
-export const terminalLimits = { minCols: 2, maxCols: 1000, minRows: 1, maxRows: 500 } as const;
-
-/** Largest text frame the server will parse, and largest binary frame (a paste) it accepts. */
-export const maxControlFrameBytes = 4096;
-export const maxInputFrameBytes = 64 * 1024;
+export * from './terminal-wire.ts';
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -117,8 +115,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
-/** Flow control: the server pauses the shell's output above `high` unacknowledged bytes. */
-export const flowControl = { high: 512 * 1024, low: 128 * 1024, ackEvery: 32 * 1024 } as const;
+// The page tells messages apart by the list in terminal-wire.ts: it must name every type.
+type Missing = Exclude<ServerMessage['type'], (typeof serverMessageTypes)[number]>;
+type Unknown = Exclude<(typeof serverMessageTypes)[number], ServerMessage['type']>;
+const serverMessageTypesComplete: [Missing, Unknown] extends [never, never] ? true : never = true;
+void serverMessageTypesComplete;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
@@ -149,16 +150,6 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
   return parseWith(serverMessageSchema, text);
 }
 
-/**
- * Close codes the server ends a terminal socket with (RFC 6455): `shellExited` after an
- * `exit` message; `refused` after a fatal error the learner must act on (bad query, unknown
- * lesson or node); `failed` after a fatal error of the server or the sandbox.
- */
-export const closeCodes = { shellExited: 1000, refused: 1008, failed: 1011 } as const;
-
-/** The path the terminal socket is served on; its query is a TerminalQuery. */
-export const terminalPath = '/ws/terminal';
-
 /** A whole number in decimal digits, as a query parameter carries it. */
 const queryInt = (min: number, max: number) =>
   z.string().regex(/^\d{1,16}$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
@@ -180,16 +171,6 @@ export const terminalQuerySchema = z
   .strict();
 export type TerminalQuery = z.input<typeof terminalQuerySchema>;
 export type ParsedTerminalQuery = z.output<typeof terminalQuerySchema>;
-
-/** The query string for a terminal socket (without the leading `?`). */
-export function terminalQuery(query: { lesson: string; node?: string; cols: number; rows: number; resume?: string | undefined; offset?: number | undefined }): string {
-  const params = new URLSearchParams({ lesson: query.lesson, node: query.node ?? 'node1', cols: String(query.cols), rows: String(query.rows) });
-  if (query.resume) {
-    params.set('resume', query.resume);
-    params.set('offset', String(query.offset ?? 0));
-  }
-  return params.toString();
-}
 
 export function parseTerminalQuery(params: URLSearchParams): ParseResult<ParsedTerminalQuery> {
   const raw: Record<string, string> = {};

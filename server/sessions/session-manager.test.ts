@@ -332,9 +332,14 @@ describe('SessionManager', () => {
       expect(driver.callsTo('claim')).toEqual([{ method: 'claim', sessionId: session.id, learnerId: 'learner-a' }]);
       expect(driver.sandboxes.get(session.id)?.learnerId).toBe('learner-a');
       expect(sessions.size).toBe(1);
-      // Its node1 shell was opened ahead; the first terminal takes it, once.
+      // The pool's shell exec says the sandbox runs: no engine call to ask.
+      expect(driver.callsTo('isRunning')).toEqual([]);
+      // Its node1 shell was opened ahead and is still attached, paused; the first terminal
+      // takes it, once.
       const prepared = sessions.takePreparedShell(session, 'node1');
-      expect(driver.heldShells.get(prepared!)).toMatchObject({ sessionId: session.id, node: 'node1' });
+      expect(driver.heldShells.get(prepared!.id)).toMatchObject({ sessionId: session.id, node: 'node1' });
+      expect(prepared!.shell?.stream.destroyed).toBe(false);
+      expect(prepared!.shell?.stream.isPaused()).toBe(true);
       expect(sessions.takePreparedShell(session, 'node1')).toBeUndefined();
       // One more starts in the background, for no one.
       await poolReady(sessions, 2);

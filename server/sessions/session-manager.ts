@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { SlipwayError, toSlipwayError } from '../errors.ts';
-import type { SandboxDriver, StartPhase } from '../sandbox/driver.ts';
+import type { SandboxDriver, Shell, StartPhase } from '../sandbox/driver.ts';
 
 /** What a learner getting a sandbox is told: the driver's start phases, or their place in line. */
 export type AcquirePhase = StartPhase | 'queued';
@@ -24,7 +24,17 @@ export interface Session {
   attached: number;
   idleTimer: NodeJS.Timeout | undefined;
   /** Shells opened ahead of the learner (a pooled sandbox's), by node, for their first terminal. */
-  preparedShells?: Map<string, string>;
+  preparedShells?: Map<string, PreparedShell>;
+}
+
+/**
+ * A login shell opened ahead in a pooled sandbox's node, held there under `id`. `shell` is the
+ * exec still attached to it, paused, so that the learner's first terminal needs no call to
+ * the engine to get it (none after a restart: the node still holds the shell by its id).
+ */
+export interface PreparedShell {
+  id: string;
+  shell?: Shell;
 }
 
 export interface SessionManagerOptions {
@@ -76,7 +86,7 @@ interface Pooled {
   id: string;
   nodes: string[];
   /** A login shell already open in node1, held there, for the learner's first terminal. */
-  shellId?: string;
+  shell?: PreparedShell;
 }
 
 /**
@@ -209,10 +219,13 @@ export class SessionManager {
         .then(
           async () => {
             if (this.#closed) return this.#driver.stop(id).catch(() => undefined);
-            const shellId = await this.#prepareShell(id);
-            if (this.#closed) return this.#driver.stop(id).catch(() => undefined);
+            const shell = await this.#prepareShell(id);
+            if (this.#closed) {
+              shell?.shell?.stream.destroy();
+              return this.#driver.stop(id).catch(() => undefined);
+            }
             doneStarting();
-            this.#pool.push({ id, nodes, ...(shellId ? { shellId } : {}) });
+            this.#pool.push({ id, nodes, ...(shell ? { shell } : {}) });
             this.#log.info('pool sandbox ready', { session: id, pooled: this.#pool.length });
             // A learner may be waiting in line for just this.
             if (this.#line.length > 0) this.#placeFreed();
@@ -237,16 +250,17 @@ export class SessionManager {
   }
 
   /**
-   * Opens a login shell in a pooled sandbox's node1 and leaves it held there (the exec is let
-   * go), so that the learner's first terminal attaches to a shell whose start-up is over.
+   * Opens a login shell in a pooled sandbox's node1, held there, and keeps its exec attached
+   * and paused (its prompt waits in the stream): the learner's first terminal takes it as it
+   * is, with no engine call, and with its start-up over.
    */
-  async #prepareShell(sessionId: string): Promise<string | undefined> {
-    const shellId = randomUUID();
+  async #prepareShell(sessionId: string): Promise<PreparedShell | undefined> {
+    const id = randomUUID();
     try {
-      const shell = await this.#driver.openShell(sessionId, 'node1', { cols: 80, rows: 24, id: shellId });
+      const shell = await this.#driver.openShell(sessionId, 'node1', { cols: 80, rows: 24, id });
       shell.stream.on('error', () => undefined);
-      shell.stream.destroy();
-      return shellId;
+      shell.stream.pause();
+      return { id, shell };
     } catch (error) {
       this.#log.warn('no shell prepared in a pool sandbox', { session: sessionId, error: toSlipwayError(error).message });
       return undefined;
@@ -254,10 +268,10 @@ export class SessionManager {
   }
 
   /** The shell opened ahead for this session's node, once: the first terminal takes it. */
-  takePreparedShell(session: Session, node: string): string | undefined {
-    const shellId = session.preparedShells?.get(node);
+  takePreparedShell(session: Session, node: string): PreparedShell | undefined {
+    const prepared = session.preparedShells?.get(node);
     session.preparedShells?.delete(node);
-    return shellId;
+    return prepared;
   }
 
   /** A ready pool sandbox, given to `learnerId`; undefined when the pool is empty or its sandboxes are gone. */
@@ -265,10 +279,13 @@ export class SessionManager {
     for (let pooled = this.#pool.shift(); pooled; pooled = this.#pool.shift()) {
       const taken = pooled;
       try {
-        if (!(await this.#driver.isRunning(taken.id))) throw new Error('not running');
+        // An exec still attached to the node's shell says the sandbox runs; without one, ask.
+        const attached = taken.shell?.shell && !taken.shell.shell.stream.destroyed && !taken.shell.shell.stream.readableEnded;
+        if (!attached && !(await this.#driver.isRunning(taken.id))) throw new Error('not running');
         await this.#driver.claim(taken.id, learnerId);
       } catch (error) {
         this.#log.warn('pool sandbox unusable; removing it', { session: taken.id, error: toSlipwayError(error).message });
+        taken.shell?.shell?.stream.destroy();
         await this.#driver.stop(taken.id).catch(() => undefined);
         continue;
       }
@@ -283,7 +300,7 @@ export class SessionManager {
         growing: Promise.resolve(),
         attached: 0,
         idleTimer: undefined,
-        ...(taken.shellId ? { preparedShells: new Map([['node1', taken.shellId]]) } : {}),
+        ...(taken.shell ? { preparedShells: new Map([['node1', taken.shell]]) } : {}),
       };
     }
     return undefined;
@@ -582,6 +599,7 @@ export class SessionManager {
     clearTimeout(this.#poolRetry);
     await Promise.allSettled([...this.#starting.values(), ...this.#poolStarts]);
     const pooled = this.#pool.splice(0);
+    for (const sandbox of pooled) sandbox.shell?.shell?.stream.destroy();
     await Promise.all([
       ...[...this.#byLearner.values()].map((session) => this.end(session)),
       ...pooled.map((sandbox) => this.#driver.stop(sandbox.id).catch(() => undefined)),

@@ -11,7 +11,7 @@ import type { Logger } from '../log.ts';
 import { toSlipwayError } from '../errors.ts';
 import { CheckScheduler } from '../checks/check-scheduler.ts';
 import { runSetup } from '../checks/run-setup.ts';
-import type { SandboxDriver } from '../sandbox/driver.ts';
+import type { SandboxDriver, Shell } from '../sandbox/driver.ts';
 import type { Session, SessionManager } from '../sessions/session-manager.ts';
 import type { ProgressStore } from '../store/progress-store.ts';
 import { LiveShell, type ShellOwner, type ShellRegistry } from './live-shell.ts';
@@ -92,10 +92,20 @@ async function takeOverHeldShell(
  * done), or a fresh one. Registered before it is returned.
  */
 async function openShell(context: BridgeContext, session: Session, owner: ShellOwner, size: { cols: number; rows: number }): Promise<LiveShell> {
-  const preparedId = context.sessions.takePreparedShell(session, owner.node);
-  const prepared = preparedId ? await context.driver.reattachShell(session.id, owner.node, { ...size, id: preparedId }).catch(() => undefined) : undefined;
-  const id = prepared ? preparedId! : randomUUID();
-  const shell = prepared ?? (await context.driver.openShell(session.id, owner.node, { ...size, id }));
+  const prepared = context.sessions.takePreparedShell(session, owner.node);
+  const attached = prepared?.shell && !prepared.shell.stream.destroyed && !prepared.shell.stream.readableEnded ? prepared.shell : undefined;
+  if (prepared && !attached) prepared.shell?.stream.destroy();
+  let shell: Shell | undefined;
+  if (attached) {
+    // Still attached and paused since the pool opened it: only its size changes. The resize
+    // is not awaited; the bridge's first resize would wait behind it anyway.
+    shell = attached;
+    void attached.resize(size.cols, size.rows).catch(() => undefined);
+  } else if (prepared) {
+    shell = await context.driver.reattachShell(session.id, owner.node, { ...size, id: prepared.id }).catch(() => undefined);
+  }
+  const id = shell && prepared ? prepared.id : randomUUID();
+  shell ??= await context.driver.openShell(session.id, owner.node, { ...size, id });
   const live = new LiveShell(shell, owner, id, size);
   context.shells.add(live);
   return live;

@@ -2,14 +2,9 @@
  * The terminal's WebSocket: speaks the protocol in server/terminal/protocol.ts, acknowledges
  * parsed output for flow control, and reconnects after a dropped connection.
  */
-import {
-  flowControl,
-  parseServerMessage,
-  terminalPath,
-  terminalQuery,
-  type ClientMessage,
-  type ServerMessage,
-} from '../../protocol/terminal.ts';
+// Not protocol/terminal.ts: its zod schemas would load and build before the terminal starts.
+import { flowControl, readServerMessage, terminalPath, terminalQuery } from '../../protocol/terminal-wire.ts';
+import type { ClientMessage, ServerMessage } from '../../protocol/terminal.ts';
 
 export interface ConnectionEvents {
   output(data: Uint8Array, parsed: () => void): void;
@@ -62,12 +57,21 @@ export class TerminalConnection {
     const socket = new WebSocket(`${scheme}//${location.host}${terminalPath}?${query}`);
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
-    socket.addEventListener('open', () => mark('slipway:socket-open'), { once: true });
+    socket.addEventListener(
+      'open',
+      () => {
+        mark('slipway:socket-open');
+        // The view may have changed size while the socket was connecting (xterm.js loaded and
+        // fitted itself, the window changed): a resize sent then was dropped, so say it now.
+        const now = this.#size();
+        if (now.cols !== cols || now.rows !== rows) this.send({ type: 'resize', cols: now.cols, rows: now.rows });
+      },
+      { once: true },
+    );
     socket.addEventListener('message', (event) => {
       if (typeof event.data === 'string') {
-        const parsed = parseServerMessage(event.data);
-        if (!parsed.ok) return;
-        const message = parsed.message;
+        const message = readServerMessage(event.data);
+        if (!message) return;
         if (message.type === 'shell') mark('slipway:shell');
         if (message.type === 'status' && message.phase === 'ready') {
           mark('slipway:ready');
